@@ -7,9 +7,10 @@
  * Lifecycle guarantees:
  * - `startLocalKafka` formats a fresh storage directory (unless `dataDir` already holds a
  *   formatted log) and resolves only once the broker answers a metadata request.
- * - The JVM is spawned in its own process group and killed on `stop()`, on process exit,
- *   SIGINT and SIGTERM, so Ctrl-C never leaves an orphan JVM. If the parent dies by
- *   SIGKILL, the JVM notices its stdin closing (see `watchdog` below) and exits.
+ * - The JVM is spawned in its own process group and killed on `stop()` and on process exit;
+ *   the embedding program handles SIGINT/SIGTERM by calling stop(). If the parent dies
+ *   without exit hooks (SIGKILL, or a signal it does not handle), a watchdog whose stdin is a
+ *   pipe from us sees the pipe close and kills the JVM's process group.
  *
  * Standalone use: `npx tsx deploy/local/kafka/local-kafka.ts [--port 9092] [--data DIR]`.
  */
@@ -147,10 +148,9 @@ function hookExit(): void {
   if (exitHooked) return;
   exitHooked = true;
   const killAll = () => { for (const c of running) { try { process.kill(-c.pid!, 'SIGKILL'); } catch { /* gone */ } } };
+  // Signals are the embedding program's business (it should stop() and exit); a process
+  // that dies without running exit hooks is covered by the watchdog below.
   process.on('exit', killAll);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(sig, () => { killAll(); process.exit(sig === 'SIGINT' ? 130 : 143); });
-  }
 }
 
 export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<LocalKafka> {
@@ -217,5 +217,5 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
   const k = await startLocalKafka({ port: Number(arg('--port') ?? 9092), dataDir: arg('--data'), log: (l) => console.error(l) });
   console.log(k.brokers);
-  process.stdin.resume();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void k.stop().then(() => process.exit(0)));
 }

@@ -1,0 +1,184 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * wardstream command line.
+ *
+ *   wardstream start [--no-simulate] [--patients 40] [--wards 4] [--rate 1] [--scenario mixed] [--seed 1]
+ *   wardstream bridge | processor | gateway          one component (needs KAFKA_BROKERS)
+ *   wardstream admit --patient P --ward W [--bed B]   write a patient-assignments record
+ *   wardstream discharge --patient P                  tombstone the assignment
+ *   wardstream token --role nurse --ward icu-1 [--ward …] [--ttl 1h] [--sub name]
+ *   wardstream simulate --patients 200 --wards 4 --rate 1 [--seed N] [--scenario S] [--duration SEC] [--url mqtt://…]
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { startBridge } from '../bridge/bridge.ts';
+import { loadConfig, type Config } from '../common/config.ts';
+import { WardstreamError } from '../common/errors.ts';
+import { createProducer } from '../common/kafka.ts';
+import { createLogger } from '../common/log.ts';
+import { createRegistry } from '../common/metrics.ts';
+import { startRuntime } from '../common/runtime.ts';
+import { ROLES, parseTtl, signToken, type Role } from '../gateway/auth.ts';
+import { startGateway } from '../gateway/gateway.ts';
+import { startProcessor } from '../processors/processor.ts';
+import { partitionForWard } from '../schemas/topics.ts';
+import { runSimulator, SCENARIOS, type Scenario } from '../tools/simulator.ts';
+
+const USAGE = `usage: wardstream <start|bridge|processor|gateway|admit|discharge|token|simulate> [options]
+  start      the whole pipeline on embedded defaults (local Kafka, embedded MQTT) with a simulator
+  admit      --patient P --ward W [--bed B]
+  discharge  --patient P
+  token      --role ${ROLES.join('|')} --ward W [--ward W2 …] [--ttl 1h] [--sub NAME]
+  simulate   [--patients 200] [--wards 4] [--rate 1] [--seed N] [--scenario ${SCENARIOS.join('|')}|mixed] [--duration SEC] [--url mqtt://…]
+See README.md and docs/ for configuration (environment variables).`;
+
+const OPTIONS = {
+  patient: { type: 'string' }, ward: { type: 'string', multiple: true }, bed: { type: 'string' },
+  role: { type: 'string' }, ttl: { type: 'string', default: '1h' }, sub: { type: 'string' },
+  patients: { type: 'string' }, wards: { type: 'string' }, rate: { type: 'string' }, seed: { type: 'string' },
+  scenario: { type: 'string' }, duration: { type: 'string' }, url: { type: 'string' },
+  'no-simulate': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+function usage(msg: string): never {
+  throw new WardstreamError('CLI_ERR_USAGE', `${msg}\n${USAGE}`);
+}
+
+function int(v: string | undefined, name: string, dflt: number, min = 1): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) usage(`--${name} must be a number >= ${min}, got "${v}"`);
+  return n;
+}
+
+function scenarioOf(v: string | undefined): Scenario | 'mixed' | null {
+  if (v === undefined) return null;
+  if (v === 'mixed' || (SCENARIOS as readonly string[]).includes(v)) return v as Scenario | 'mixed';
+  return usage(`--scenario must be one of ${SCENARIOS.join(', ')}, mixed`);
+}
+
+function authOf(config: Config) {
+  if (!config.jwtSecret) throw new WardstreamError('CONFIG_ERR_INVALID', 'WARDSTREAM_JWT_SECRET is not set (npm start prints a development secret)');
+  return { secret: config.jwtSecret, issuer: config.jwtIssuer, audience: config.jwtAudience };
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h') { console.log(USAGE); return; }
+  const { values: a } = parseArgs({ args: rest, options: OPTIONS, strict: true, allowPositionals: false });
+  if (a.help) { console.log(USAGE); return; }
+  const log = createLogger(cmd);
+
+  switch (cmd) {
+    case 'token': {
+      const config = loadConfig();
+      const role = a.role as Role | undefined;
+      if (!role || !(ROLES as readonly string[]).includes(role)) usage(`--role must be one of ${ROLES.join(', ')}`);
+      if (!a.ward?.length) usage('--ward is required (repeat it for several wards, or --ward "*")');
+      console.log(await signToken(authOf(config), { sub: a.sub ?? `${role}-dev`, role, wards: a.ward, ttlSec: parseTtl(a.ttl!) }));
+      return;
+    }
+    case 'admit':
+    case 'discharge': {
+      if (!a.patient) usage('--patient is required');
+      if (cmd === 'admit' && a.ward?.length !== 1) usage('admit needs exactly one --ward');
+      const config = loadConfig();
+      if (!config.kafkaBrokers) usage('KAFKA_BROKERS must point at the cluster (npm start prints it)');
+      const rt = await startRuntime(config, log, { clientId: 'wardstream-cli', startLocalKafka: false });
+      const producer = createProducer(rt.kafka);
+      await producer.connect();
+      const value = cmd === 'admit' ? rt.codec.encode('assignment', { patientId: a.patient, wardId: a.ward![0]!, bed: a.bed ?? null, assignedAt: Date.now() }) : null;
+      await producer.send({ topic: rt.topics.assignments, acks: -1, messages: [{ key: a.patient, value }] });
+      await producer.disconnect();
+      console.log(cmd === 'admit' ? `admitted ${a.patient} to ${a.ward![0]}${a.bed ? ` bed ${a.bed}` : ''} (partition ${partitionForWard(a.ward![0]!, config.kafkaPartitions)})` : `discharged ${a.patient}`);
+      return;
+    }
+    case 'simulate': {
+      const config = loadConfig();
+      const url = a.url ?? config.mqttUrl ?? `mqtt://${config.mqttHost}:${config.mqttPort}`;
+      const sim = await runSimulator({
+        url, patients: int(a.patients, 'patients', 200), wards: int(a.wards, 'wards', 4), rate: int(a.rate, 'rate', 1, 0.01),
+        seed: int(a.seed, 'seed', 1, 0), scenario: scenarioOf(a.scenario), start: Date.now(),
+        durationSec: a.duration ? int(a.duration, 'duration', 60) : undefined, log: (s) => log.warn(s),
+      });
+      const timer = setInterval(() => process.stderr.write(`published ${sim.published()} readings\r`), 1000);
+      const stop = async () => { clearInterval(timer); await sim.stop(); console.error(`\npublished ${sim.published()} readings`); process.exit(0); };
+      process.on('SIGINT', () => void stop());
+      process.on('SIGTERM', () => void stop());
+      if (a.duration) { await new Promise((r) => setTimeout(r, int(a.duration, 'duration', 60) * 1000 + 500)); await stop(); }
+      return;
+    }
+    case 'start':
+    case 'bridge':
+    case 'processor':
+    case 'gateway': {
+      let config = loadConfig();
+      let generatedSecret = false;
+      if (!config.jwtSecret && (cmd === 'start' || cmd === 'gateway')) {
+        if (cmd === 'gateway') throw new WardstreamError('CONFIG_ERR_INVALID', 'WARDSTREAM_JWT_SECRET is required for the gateway');
+        config = loadConfig(process.env, { jwtSecret: randomBytes(32).toString('hex') });
+        generatedSecret = true;
+      }
+      const registry = createRegistry(cmd === 'start' ? 'wardstream' : cmd);
+      const rt = await startRuntime(config, log, { clientId: `wardstream-${cmd}`, startLocalKafka: cmd === 'start' });
+      const closers: (() => Promise<void>)[] = [];
+      const bridge = cmd === 'start' || cmd === 'bridge' ? await startBridge({ config, kafka: rt.kafka, codec: rt.codec, topics: rt.topics, log: log.child({ part: 'bridge' }), registry }) : null;
+      if (bridge) closers.unshift(() => bridge.close());
+      const processor = cmd === 'start' || cmd === 'processor' ? await startProcessor({ config, kafka: rt.kafka, codec: rt.codec, topics: rt.topics, log: log.child({ part: 'processor' }), registry }) : null;
+      if (processor) closers.unshift(() => processor.close());
+      const gateway = cmd === 'start' || cmd === 'gateway'
+        ? await startGateway({
+          config, kafka: rt.kafka, codec: rt.codec, topics: rt.topics, log: log.child({ part: 'gateway' }), registry, auth: authOf(config),
+          dependenciesHealthy: () => (bridge ? bridge.healthy() : true) && (processor ? processor.healthy() : true),
+        })
+        : null;
+      if (gateway) closers.unshift(() => gateway.close());
+      let sim: Awaited<ReturnType<typeof runSimulator>> | null = null;
+      if (cmd === 'start' && !a['no-simulate'] && bridge) {
+        sim = await runSimulator({
+          url: bridge.mqttUrl, patients: int(a.patients, 'patients', 40), wards: int(a.wards, 'wards', 4), rate: int(a.rate, 'rate', 1, 0.01),
+          seed: int(a.seed, 'seed', 1, 0), scenario: scenarioOf(a.scenario ?? 'mixed'), start: Date.now(), log: (s) => log.warn(s),
+        });
+        closers.unshift(() => sim!.stop());
+      }
+      if (cmd === 'start' && gateway) {
+        const token = await signToken(authOf(config), { sub: 'dev-charge-nurse', role: 'charge_nurse', wards: ['*'], ttlSec: 12 * 3600 });
+        console.log([
+          '',
+          'wardstream is running',
+          `  dashboard   ${gateway.url}/#access_token=${token}`,
+          `  websocket   ws://${config.host}:${gateway.port}/ws   (send {"type":"subscribe","ward":"ward-1"})`,
+          `  health      ${gateway.url}/healthz     metrics ${gateway.url}/metrics`,
+          `  kafka       ${rt.brokers.join(',')}${rt.localKafka ? ' (local)' : ''}     mqtt ${bridge!.mqttUrl}`,
+          generatedSecret ? `  dev secret  WARDSTREAM_JWT_SECRET=${config.jwtSecret}   (generated for this run)` : '',
+          `  dev token   ${token}`,
+          sim ? '  simulator   40 patients in ward-1..ward-4, some with scripted deteriorations' : '',
+          'Ctrl-C stops everything.',
+          '',
+        ].filter(Boolean).join('\n'));
+      } else {
+        log.info(`${cmd} running`, { brokers: rt.brokers.join(','), port: gateway?.port, mqtt: bridge?.mqttUrl });
+      }
+      let stopping = false;
+      const shutdown = async (sig: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info('shutting down', { signal: sig });
+        for (const c of closers) await c().catch((e) => log.warn('error while closing', { err: e as Error }));
+        await rt.localKafka?.stop();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void shutdown('SIGINT'));
+      process.on('SIGTERM', () => void shutdown('SIGTERM'));
+      return;
+    }
+    default:
+      usage(`unknown command "${cmd}"`);
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  const err = e as Error & { code?: string };
+  console.error(err instanceof WardstreamError ? `wardstream: ${err.code}: ${err.message}` : `wardstream: ${err.stack ?? err.message}`);
+  process.exit(2);
+});

@@ -1,0 +1,122 @@
+/**
+ * Configuration, validated once at start by a JSON schema (unknown keys rejected, clear
+ * messages naming the variable). Every component takes the resulting frozen object.
+ *
+ * Environment → config:
+ *   KAFKA_BROKERS         comma-separated; unset = start the local Kafka (deploy/local/kafka)
+ *   KAFKA_PORT            port of the local Kafka (default 9092)
+ *   KAFKA_TOPIC_PREFIX    prefix for every topic (default empty)
+ *   KAFKA_PARTITIONS      partitions of every ward-partitioned topic (default 8)
+ *   MQTT_URL              external broker (mqtt://, mqtts://); unset = embedded aedes
+ *   MQTT_PORT, MQTT_HOST  where the embedded broker listens (default 127.0.0.1:1883)
+ *   MQTT_PROTOCOL_VERSION 4 (3.1.1) or 5 for the bridge's subscription to an external broker
+ *   HOST, PORT            gateway HTTP/WebSocket (default 127.0.0.1:8080)
+ *   WARDSTREAM_JWT_SECRET HS256 secret (>= 32 bytes); unset = `npm start` generates one
+ *   JWT_ISSUER, JWT_AUDIENCE  expected iss / aud (default wardstream / wardstream-gateway)
+ *   ALLOWED_ORIGINS       comma-separated exact Origin allowlist for WebSocket upgrades
+ *   SCHEMA_REGISTRY_URL   Confluent-compatible registry; unset = schemas/registry.json ids
+ */
+import { Ajv } from 'ajv';
+import { WardstreamError } from './errors.ts';
+
+export interface Config {
+  readonly kafkaBrokers: readonly string[] | null;
+  readonly kafkaPort: number;
+  readonly kafkaTopicPrefix: string;
+  readonly kafkaPartitions: number;
+  readonly mqttUrl: string | null;
+  readonly mqttHost: string;
+  readonly mqttPort: number;
+  readonly mqttProtocolVersion: 4 | 5;
+  readonly host: string;
+  readonly port: number;
+  readonly jwtSecret: string | null;
+  readonly jwtIssuer: string;
+  readonly jwtAudience: string;
+  readonly allowedOrigins: readonly string[];
+  readonly schemaRegistryUrl: string | null;
+  /** Largest accepted device payload, bytes. */
+  readonly maxPayloadBytes: number;
+  /** Readings stamped further than this in the future (device clock) are dead-lettered, ms. */
+  readonly maxFutureSkewMs: number;
+}
+
+export const DEFAULTS: Config = {
+  kafkaBrokers: null,
+  kafkaPort: 9092,
+  kafkaTopicPrefix: '',
+  kafkaPartitions: 8,
+  mqttUrl: null,
+  mqttHost: '127.0.0.1',
+  mqttPort: 1883,
+  mqttProtocolVersion: 5,
+  host: '127.0.0.1',
+  port: 8080,
+  jwtSecret: null,
+  jwtIssuer: 'wardstream',
+  jwtAudience: 'wardstream-gateway',
+  allowedOrigins: [],
+  schemaRegistryUrl: null,
+  maxPayloadBytes: 16 * 1024,
+  maxFutureSkewMs: 5 * 60 * 1000,
+};
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    kafkaBrokers: { anyOf: [{ type: 'null' }, { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[^\\s:]+:\\d+$' } }] },
+    kafkaPort: { type: 'integer', minimum: 0, maximum: 65535 },
+    kafkaTopicPrefix: { type: 'string', pattern: '^[A-Za-z0-9._-]*$', maxLength: 100 },
+    kafkaPartitions: { type: 'integer', minimum: 1, maximum: 1024 },
+    mqttUrl: { anyOf: [{ type: 'null' }, { type: 'string', pattern: '^(mqtt|mqtts|tcp|tls)://' }] },
+    mqttHost: { type: 'string', minLength: 1 },
+    mqttPort: { type: 'integer', minimum: 0, maximum: 65535 },
+    mqttProtocolVersion: { enum: [4, 5] },
+    host: { type: 'string', minLength: 1 },
+    port: { type: 'integer', minimum: 0, maximum: 65535 },
+    jwtSecret: { anyOf: [{ type: 'null' }, { type: 'string', minLength: 32 }] },
+    jwtIssuer: { type: 'string', minLength: 1 },
+    jwtAudience: { type: 'string', minLength: 1 },
+    allowedOrigins: { type: 'array', items: { type: 'string', pattern: '^https?://[^/]+$' } },
+    schemaRegistryUrl: { anyOf: [{ type: 'null' }, { type: 'string', pattern: '^https?://' }] },
+    maxPayloadBytes: { type: 'integer', minimum: 256, maximum: 1048576 },
+    maxFutureSkewMs: { type: 'integer', minimum: 0 },
+  },
+} as const;
+
+const ENV_NAMES: Record<keyof Config, string> = {
+  kafkaBrokers: 'KAFKA_BROKERS', kafkaPort: 'KAFKA_PORT', kafkaTopicPrefix: 'KAFKA_TOPIC_PREFIX', kafkaPartitions: 'KAFKA_PARTITIONS',
+  mqttUrl: 'MQTT_URL', mqttHost: 'MQTT_HOST', mqttPort: 'MQTT_PORT', mqttProtocolVersion: 'MQTT_PROTOCOL_VERSION',
+  host: 'HOST', port: 'PORT', jwtSecret: 'WARDSTREAM_JWT_SECRET', jwtIssuer: 'JWT_ISSUER', jwtAudience: 'JWT_AUDIENCE',
+  allowedOrigins: 'ALLOWED_ORIGINS', schemaRegistryUrl: 'SCHEMA_REGISTRY_URL', maxPayloadBytes: 'MAX_PAYLOAD_BYTES', maxFutureSkewMs: 'MAX_FUTURE_SKEW_MS',
+};
+
+const validate = new Ajv({ allErrors: true }).compile(schema);
+
+function fromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof Config, unknown>> {
+  const out: Partial<Record<keyof Config, unknown>> = {};
+  const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+  const num = (v: string) => (/^-?\d+$/.test(v.trim()) ? Number(v) : v);
+  for (const [key, name] of Object.entries(ENV_NAMES) as [keyof Config, string][]) {
+    const v = env[name];
+    if (v === undefined || v === '') continue;
+    const d = DEFAULTS[key];
+    out[key] = Array.isArray(d) || key === 'kafkaBrokers' ? list(v) : typeof d === 'number' ? num(v) : v;
+  }
+  return out;
+}
+
+/** Merges defaults, environment and explicit overrides (tests, CLI), then validates. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const merged = { ...DEFAULTS, ...fromEnv(env), ...overrides };
+  if (!validate(merged)) {
+    const msgs = (validate.errors ?? []).map((e) => {
+      const key = e.instancePath.split('/')[1] as keyof Config | undefined;
+      const where = key ? `${ENV_NAMES[key] ?? key}` : e.params && 'additionalProperty' in e.params ? `unknown option "${String(e.params.additionalProperty)}"` : 'config';
+      return `${where} ${e.message ?? 'is invalid'}`;
+    });
+    throw new WardstreamError('CONFIG_ERR_INVALID', [...new Set(msgs)].join('; '));
+  }
+  return Object.freeze(merged as Config);
+}

@@ -1,0 +1,122 @@
+/**
+ * The one module that knows which Kafka client we use (kafkajs; see README "Kafka client").
+ * The rest of the code asks this module for producers, consumers and topic setup.
+ *
+ * Producer settings and their guarantee: acks=all (-1) on every send, one request in flight
+ * per producer (callers serialize their sends), so a batch is either fully acknowledged or
+ * rejected and per-partition order is kept across retries. The idempotent producer is not
+ * used: kafkajs documents it as experimental; duplicates from retries are removed downstream
+ * by (deviceId, seq) and by alert eventId.
+ */
+import { Kafka, logLevel, type Admin, type ITopicConfig, type Producer } from 'kafkajs';
+import type { Config } from './config.ts';
+import { topicNames, type Topics } from '../schemas/topics.ts';
+
+export type { Producer, Consumer, EachBatchPayload, Admin, Message } from 'kafkajs';
+
+export function createKafka(brokers: readonly string[], clientId: string): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: [...brokers],
+    logLevel: logLevel.ERROR,
+    retry: { initialRetryTime: 100, retries: 8 },
+    connectionTimeout: 3000,
+  });
+}
+
+export function createProducer(kafka: Kafka): Producer {
+  return kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1, idempotent: false });
+}
+
+export interface TopicPlan { readonly topic: string; readonly numPartitions: number; readonly configEntries: { name: string; value: string }[] }
+
+/**
+ * Topics are created by the application, never auto-created: explicit partition counts, and
+ * compaction where the topic holds latest state (assignments, processor state).
+ */
+export function topicPlan(topics: Topics, partitions: number): TopicPlan[] {
+  const compact = [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.cleanable.dirty.ratio', value: '0.1' }, { name: 'segment.ms', value: '600000' }];
+  const week = [{ name: 'retention.ms', value: String(7 * 24 * 3600 * 1000) }];
+  return [
+    { topic: topics.vitals, numPartitions: partitions, configEntries: week },
+    { topic: topics.vitalsDlq, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600 * 1000) }] },
+    { topic: topics.lateReadings, numPartitions: partitions, configEntries: week },
+    { topic: topics.alerts, numPartitions: partitions, configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600 * 1000) }] },
+    { topic: topics.assignments, numPartitions: 1, configEntries: compact },
+    { topic: topics.processorState, numPartitions: partitions, configEntries: compact },
+  ];
+}
+
+/** Creates missing topics; checks that existing ward topics have the expected partition count. */
+export async function ensureTopics(admin: Admin, cfg: Pick<Config, 'kafkaTopicPrefix' | 'kafkaPartitions'>): Promise<Topics> {
+  const topics = topicNames(cfg.kafkaTopicPrefix);
+  const plan = topicPlan(topics, cfg.kafkaPartitions);
+  const existing = new Set(await admin.listTopics());
+  const missing: ITopicConfig[] = plan.filter((p) => !existing.has(p.topic)).map((p) => ({ ...p, replicationFactor: -1 }));
+  if (missing.length) {
+    try {
+      await admin.createTopics({ topics: missing, waitForLeaders: true });
+    } catch (e) {
+      if (!String((e as Error).message).includes('already exists')) throw e;
+    }
+  }
+  const present = plan.filter((p) => existing.has(p.topic));
+  if (present.length) {
+    const meta = await admin.fetchTopicMetadata({ topics: present.map((p) => p.topic) });
+    for (const t of meta.topics) {
+      const want = plan.find((p) => p.topic === t.name)!.numPartitions;
+      if (t.partitions.length !== want) {
+        throw new Error(`topic ${t.name} has ${t.partitions.length} partitions, wardstream is configured for ${want} (KAFKA_PARTITIONS): ward partitioning would break`);
+      }
+    }
+  }
+  return topics;
+}
+
+/**
+ * Reads a (compacted) topic from the beginning up to its end as of the call, keeping the last
+ * value per key; a null value (tombstone) removes the key. Only `partitions` are kept when
+ * given. Uses a throwaway consumer group that is deleted afterwards.
+ */
+export async function readToEnd(kafka: Kafka, topic: string, partitions?: ReadonlySet<number>): Promise<Map<string, { partition: number; value: Buffer }>> {
+  const out = new Map<string, { partition: number; value: Buffer }>();
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const pending = new Map<number, bigint>();
+    for (const e of ends) {
+      if (partitions && !partitions.has(e.partition)) continue;
+      if (BigInt(e.high) > BigInt(e.low)) pending.set(e.partition, BigInt(e.high));
+    }
+    if (pending.size === 0) return out;
+    const groupId = `wardstream-restore-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytes: 50 << 20 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          const high = pending.get(batch.partition);
+          if (high === undefined) return;
+          for (const m of batch.messages) {
+            if (BigInt(m.offset) >= high) break;
+            const key = m.key?.toString();
+            if (!key) continue;
+            if (m.value === null) out.delete(key);
+            else out.set(key, { partition: batch.partition, value: m.value });
+          }
+          const last = batch.messages.at(-1);
+          if (last && BigInt(last.offset) + 1n >= high) pending.delete(batch.partition);
+          if (pending.size === 0) resolve();
+        },
+      }).catch(reject);
+    });
+    await consumer.disconnect();
+    await admin.deleteGroups([groupId]).catch(() => {});
+    return out;
+  } finally {
+    await admin.disconnect();
+  }
+}

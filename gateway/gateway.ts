@@ -1,0 +1,250 @@
+/**
+ * The gateway: uWebSockets.js HTTP + WebSocket server fed by Kafka.
+ *
+ *   GET /healthz   200 only when every dependency reports healthy (Kafka, MQTT, consumers)
+ *   GET /metrics   Prometheus text format
+ *   GET /          the ward dashboard page
+ *   WS  /ws        token as `Authorization: Bearer …` or `?access_token=…`
+ *
+ * Delivery: each gateway instance reads `vitals` and `alerts` with its own consumer group,
+ * from the latest offsets at start; alert events are de-duplicated on eventId (the processors
+ * are at-least-once). Events fan out through uWS topics per ward and kind (v/{ward},
+ * a/{ward}); a socket is subscribed only after its token was checked for that ward, and admin
+ * tokens never join vitals topics.
+ *
+ * uWebSockets.js rules followed here (MUST): request data is copied synchronously before any
+ * await; every async response registers onAborted; writes after an await are corked; memory
+ * per socket is bounded by maxBackpressure, and a socket over the limit is closed (it resumes
+ * by reconnecting) rather than silently skipped.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Kafka } from 'kafkajs';
+import uWS from 'uWebSockets.js';
+import type { Config } from '../common/config.ts';
+import { WardstreamError, type ErrorCode } from '../common/errors.ts';
+import type { Logger } from '../common/log.ts';
+import { LATENCY_BUCKETS, prom } from '../common/metrics.ts';
+import type { Codec } from '../schemas/codec.ts';
+import type { Topics } from '../schemas/topics.ts';
+import { canSeeVitals, canSeeWard, verifyToken, type AuthConfig, type Principal } from './auth.ts';
+import { alertsTopic, parseClientMessage, vitalsTopic, type ServerMessage } from './protocol.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+interface SocketData {
+  principal: Principal;
+  id: string;
+  wards: Set<string>;
+  expiryTimer: NodeJS.Timeout | null;
+  tokens: number;
+  lastRefill: number;
+  closed: boolean;
+}
+
+export interface Gateway {
+  readonly port: number;
+  readonly url: string;
+  healthy(): boolean;
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/** Bounded set of recently seen ids (FIFO eviction). */
+class RecentIds {
+  private readonly set = new Set<string>();
+  constructor(private readonly max: number) {}
+  addIfNew(id: string): boolean {
+    if (this.set.has(id)) return false;
+    this.set.add(id);
+    if (this.set.size > this.max) this.set.delete(this.set.values().next().value!);
+    return true;
+  }
+}
+
+const RATE_PER_SEC = 20;
+const RATE_BURST = 40;
+
+export async function startGateway(o: {
+  config: Config; kafka: Kafka; codec: Codec; topics: Topics; log: Logger; registry: prom.Registry;
+  auth: AuthConfig; dependenciesHealthy?: () => boolean; instanceId?: string;
+}): Promise<Gateway> {
+  const { config, log, codec, topics } = o;
+  const registers = [o.registry];
+  const m = {
+    connections: new prom.Gauge({ name: 'wardstream_gateway_connections', help: 'Open WebSocket connections', registers }),
+    subscriptions: new prom.Gauge({ name: 'wardstream_gateway_subscriptions', help: 'Ward subscriptions across connections', registers }),
+    sent: new prom.Counter({ name: 'wardstream_gateway_events_total', help: 'Events published to ward topics, by kind', labelNames: ['kind'], registers }),
+    rejected: new prom.Counter({ name: 'wardstream_gateway_rejected_total', help: 'Refused upgrades and messages, by code', labelNames: ['code'], registers }),
+    disconnects: new prom.Counter({ name: 'wardstream_gateway_disconnects_total', help: 'Connections closed, by reason', labelNames: ['reason'], registers }),
+    deviceToGateway: new prom.Histogram({ name: 'wardstream_device_to_gateway_seconds', help: 'Device timestamp to gateway send, by kind', labelNames: ['kind'], buckets: LATENCY_BUCKETS, registers }),
+  };
+  const sockets = new Set<uWS.WebSocket<SocketData>>();
+  const seenAlertEvents = new RecentIds(100_000);
+  let consumerJoined = false;
+  const page = (() => { try { return readFileSync(path.join(here, 'public', 'index.html')); } catch { return Buffer.from('<!doctype html><title>wardstream</title><p>wardstream gateway'); } })();
+
+  const send = (ws: uWS.WebSocket<SocketData>, msg: ServerMessage) => { if (!ws.getUserData().closed) ws.send(JSON.stringify(msg)); };
+  const sendError = (ws: uWS.WebSocket<SocketData>, code: ErrorCode, message: string) => { m.rejected.inc({ code }); send(ws, { type: 'error', code, message }); };
+
+  const app = uWS.App();
+  app.ws<SocketData>('/ws', {
+    maxPayloadLength: 16 * 1024,
+    idleTimeout: 60,
+    sendPingsAutomatically: true,
+    maxBackpressure: 4 * 1024 * 1024,
+    closeOnBackpressureLimit: 1,
+    upgrade: (res, req, context) => {
+      // MUST: copy everything from req synchronously; req is invalid after the first await.
+      const secKey = req.getHeader('sec-websocket-key');
+      const secProtocol = req.getHeader('sec-websocket-protocol');
+      const secExtensions = req.getHeader('sec-websocket-extensions');
+      const authorization = req.getHeader('authorization');
+      const origin = req.getHeader('origin');
+      const query = new URLSearchParams(req.getQuery() ?? '');
+      let aborted = false;
+      res.onAborted(() => { aborted = true; });
+      const refuse = (status: string, code: ErrorCode, message: string) => {
+        m.rejected.inc({ code });
+        res.cork(() => res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ type: 'error', code, message })));
+      };
+      if (origin && config.allowedOrigins.length > 0 && !config.allowedOrigins.includes(origin)) {
+        refuse('403 Forbidden', 'GATEWAY_ERR_ORIGIN', 'origin not allowed');
+        return;
+      }
+      const bearer = /^Bearer\s+(.+)$/i.exec(authorization)?.[1] ?? query.get('access_token');
+      if (!bearer) { refuse('401 Unauthorized', 'GATEWAY_ERR_UNAUTHORIZED', 'missing token'); return; }
+      verifyToken(bearer, o.auth).then(
+        (principal) => {
+          if (aborted) return;
+          res.cork(() => res.upgrade<SocketData>({
+            principal, id: randomUUID(), wards: new Set(), expiryTimer: null, tokens: RATE_BURST, lastRefill: Date.now(), closed: false,
+          }, secKey, secProtocol, secExtensions, context));
+        },
+        (err: unknown) => {
+          if (aborted) return;
+          const e = err instanceof WardstreamError ? err : new WardstreamError('GATEWAY_ERR_UNAUTHORIZED');
+          refuse('401 Unauthorized', e.code, e.message);
+        },
+      );
+    },
+    open: (ws) => {
+      const d = ws.getUserData();
+      sockets.add(ws);
+      m.connections.set(sockets.size);
+      // Token expiry is enforced on open connections too: close with 1008 (policy violation).
+      const ms = d.principal.exp * 1000 - Date.now();
+      d.expiryTimer = setTimeout(() => { if (!d.closed) { m.disconnects.inc({ reason: 'token_expired' }); ws.end(1008, 'token expired'); } }, Math.max(0, ms));
+      send(ws, { type: 'welcome', user: d.principal.sub, role: d.principal.role, wards: d.principal.wards, expiresAt: d.principal.exp });
+    },
+    message: (ws, raw) => {
+      const d = ws.getUserData();
+      const now = Date.now();
+      d.tokens = Math.min(RATE_BURST, d.tokens + ((now - d.lastRefill) / 1000) * RATE_PER_SEC);
+      d.lastRefill = now;
+      if (d.tokens < 1) { sendError(ws, 'GATEWAY_ERR_RATE_LIMIT', `more than ${RATE_PER_SEC} messages/s`); return; }
+      d.tokens -= 1;
+      const parsed = parseClientMessage(raw);
+      if (!parsed.ok) { sendError(ws, parsed.code, parsed.message); return; }
+      const msg = parsed.msg;
+      switch (msg.type) {
+        case 'ping':
+          send(ws, { type: 'pong' });
+          return;
+        case 'subscribe': {
+          // Authorization on every subscription, not only at connect.
+          if (d.principal.exp * 1000 <= now) { ws.end(1008, 'token expired'); return; }
+          if (!canSeeWard(d.principal, msg.ward)) { sendError(ws, 'GATEWAY_ERR_FORBIDDEN', `token does not grant ward ${msg.ward}`); return; }
+          const vitals = canSeeVitals(d.principal);
+          ws.subscribe(alertsTopic(msg.ward));
+          if (vitals) ws.subscribe(vitalsTopic(msg.ward));
+          if (!d.wards.has(msg.ward)) { d.wards.add(msg.ward); m.subscriptions.inc(); }
+          send(ws, { type: 'subscribed', ward: msg.ward, vitals });
+          return;
+        }
+        case 'unsubscribe':
+          ws.unsubscribe(alertsTopic(msg.ward));
+          ws.unsubscribe(vitalsTopic(msg.ward));
+          if (d.wards.delete(msg.ward)) m.subscriptions.dec();
+          send(ws, { type: 'unsubscribed', ward: msg.ward });
+          return;
+      }
+    },
+    close: (ws, code) => {
+      const d = ws.getUserData();
+      d.closed = true;
+      if (d.expiryTimer) clearTimeout(d.expiryTimer);
+      m.subscriptions.dec(d.wards.size);
+      sockets.delete(ws);
+      m.connections.set(sockets.size);
+      if (code !== 1008) m.disconnects.inc({ reason: code === 1006 ? 'abnormal' : 'closed' });
+    },
+  });
+  app.get('/healthz', (res) => {
+    const ok = consumerJoined && (o.dependenciesHealthy?.() ?? true);
+    res.writeStatus(ok ? '200 OK' : '503 Service Unavailable').writeHeader('content-type', 'application/json').end(JSON.stringify({ ok, gatewayConsumer: consumerJoined }));
+  });
+  app.get('/metrics', (res) => {
+    let aborted = false;
+    res.onAborted(() => { aborted = true; });
+    o.registry.metrics().then((text) => {
+      if (aborted) return;
+      res.cork(() => res.writeHeader('content-type', o.registry.contentType).end(text));
+    }, () => { if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end()); });
+  });
+  app.get('/', (res) => { res.writeHeader('content-type', 'text/html; charset=utf-8').end(page); });
+  app.any('/*', (res) => { res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end(JSON.stringify({ type: 'error', code: 'GATEWAY_ERR_BAD_REQUEST', message: 'not found' })); });
+
+  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
+    app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`gateway could not listen on ${config.host}:${config.port}`))));
+  });
+  const port = uWS.us_socket_local_port(listenSocket);
+
+  // Kafka → ward topics.
+  const consumer = o.kafka.consumer({ groupId: `${config.kafkaTopicPrefix}wardstream-gateway-${o.instanceId ?? randomUUID()}`, maxWaitTimeInMs: 20, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topics.vitals, topics.alerts], fromBeginning: false });
+  consumer.on(consumer.events.GROUP_JOIN, () => { consumerJoined = true; });
+  consumer.on(consumer.events.CRASH, (e) => { consumerJoined = false; log.error('gateway consumer crashed', { err: e.payload.error }); });
+  await consumer.run({
+    autoCommit: true,
+    eachBatch: async ({ batch }) => {
+      const isAlerts = batch.topic === topics.alerts;
+      const now = Date.now();
+      for (const msg of batch.messages) {
+        if (!msg.value) continue;
+        const position = { partition: batch.partition, offset: msg.offset };
+        try {
+          if (isAlerts) {
+            const alert = codec.decode('alert', msg.value);
+            if (!seenAlertEvents.addIfNew(alert.eventId)) continue;
+            app.publish(alertsTopic(alert.wardId), JSON.stringify({ type: 'alert', position, alert: { id: alert.alertId, ...alert } } satisfies ServerMessage));
+            m.sent.inc({ kind: 'alert' });
+            m.deviceToGateway.observe({ kind: 'alert' }, Math.max(0, now - alert.eventTs) / 1000);
+          } else {
+            const reading = codec.decode('vitals', msg.value);
+            app.publish(vitalsTopic(reading.wardId), JSON.stringify({ type: 'vitals', position, reading } satisfies ServerMessage));
+            m.sent.inc({ kind: 'vitals' });
+            m.deviceToGateway.observe({ kind: 'vitals' }, Math.max(0, now - reading.ts) / 1000);
+          }
+        } catch (e) {
+          log.error('undecodable record skipped by gateway', { err: e as Error, topic: batch.topic, partition: batch.partition, offset: msg.offset });
+        }
+      }
+    },
+  });
+
+  return {
+    port,
+    url: `http://${config.host}:${port}`,
+    healthy: () => consumerJoined && (o.dependenciesHealthy?.() ?? true),
+    connections: () => sockets.size,
+    async close() {
+      await consumer.disconnect();
+      for (const ws of [...sockets]) { try { ws.end(1001, 'gateway shutting down'); } catch { /* already closed */ } }
+      uWS.us_listen_socket_close(listenSocket);
+    },
+  };
+}
