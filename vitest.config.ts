@@ -10,5 +10,6 @@ export default defineConfig({
     // Two cores: integration files share one Kafka broker; run at most two files at once.
     maxWorkers: 2,
     reporters: ['default'],
+    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
   },
 });

@@ -8,17 +8,33 @@
  * used: kafkajs documents it as experimental; duplicates from retries are removed downstream
  * by (deviceId, seq) and by alert eventId.
  */
-import { Kafka, logLevel, type Admin, type ITopicConfig, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type ITopicConfig, type Producer, type logCreator } from 'kafkajs';
+import { createLogger } from './log.ts';
 import type { Config } from './config.ts';
 import { topicNames, type Topics } from '../schemas/topics.ts';
 
 export type { Producer, Consumer, EachBatchPayload, Admin, Message } from 'kafkajs';
 
+/**
+ * kafkajs logs through our JSON logger. Its ERROR entries are mostly conditions it retries
+ * itself (coordinator loading, leader moves), so they are logged as warnings; what it finally
+ * gives up on reaches our code as a rejected promise or a CRASH event.
+ */
+const kafkaLogCreator: logCreator = () => {
+  const log = createLogger('kafkajs');
+  return ({ level, log: entry }) => {
+    const { message, timestamp: _t, logger: _l, stack: _s, ...fields } = entry as { message: string; [k: string]: unknown };
+    if (level <= logLevel.WARN) log.warn(message, fields);
+    else log.debug(message, fields);
+  };
+};
+
 export function createKafka(brokers: readonly string[], clientId: string): Kafka {
   return new Kafka({
     clientId,
     brokers: [...brokers],
-    logLevel: logLevel.ERROR,
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator,
     retry: { initialRetryTime: 100, retries: 8 },
     connectionTimeout: 3000,
   });

@@ -41,6 +41,8 @@ export interface LocalKafka {
   readonly brokers: string;
   readonly dataDir: string;
   readonly logFile: string;
+  /** The broker JVM's pid (tests pause it with SIGSTOP to build a backlog). */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -210,7 +212,7 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
     throw new Error(`${(e as Error).message} (see ${logFile})`);
   }
   log(`Kafka ${KAFKA_VERSION} (KRaft) ready on ${brokers}`);
-  return { brokers, dataDir, logFile, stop };
+  return { brokers, dataDir, logFile, pid: child.pid!, stop };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -1,0 +1,132 @@
+/**
+ * End to end on real parts: MQTT (embedded aedes) → bridge → Kafka → processor → Kafka →
+ * uWebSockets.js gateway → `ws` clients.
+ */
+import { UnsecuredJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { connect, consumeUntil, mqttClient, reading, startStack, token, type Client, type Stack } from '../helpers.ts';
+
+let stack: Stack;
+let dev: MqttClient;
+let wsUrl: string;
+
+beforeAll(async () => {
+  stack = await startStack();
+  wsUrl = `ws://127.0.0.1:${stack.gateway.port}/ws`;
+  dev = await mqttClient(stack.bridge.mqttUrl);
+});
+afterAll(async () => {
+  await dev?.endAsync();
+  await stack?.close();
+});
+
+describe('tachycardia episode through the whole pipeline', () => {
+  let a: Client;
+  let b: Client;
+  const T0 = Date.now() - 200_000;
+  const hr = (t: number) => (t >= 10 && t < 60 ? 145 : 80);
+
+  beforeAll(async () => {
+    a = await connect(wsUrl, await token({ wards: ['icu-a'] }));
+    b = await connect(wsUrl, await token({ wards: ['icu-b'] }), { via: 'query' });
+    a.send({ type: 'subscribe', ward: 'icu-a' });
+    b.send({ type: 'subscribe', ward: 'icu-b' });
+    await a.waitFor((m) => m.type === 'subscribed');
+    await b.waitFor((m) => m.type === 'subscribed');
+    // 120 s of readings at 1 Hz (device time), every third one published twice (same seq).
+    for (let t = 0; t < 120; t++) {
+      const payload = reading({ deviceId: 'mon-a1', seq: t + 1, ts: T0 + t * 1000, vitals: { heartRate: hr(t), spo2: 97 } });
+      await dev.publishAsync('wards/icu-a/patients/pa1/vitals', payload, { qos: 1 });
+      if (t % 3 === 0) await dev.publishAsync('wards/icu-a/patients/pa1/vitals', payload, { qos: 1 });
+      await dev.publishAsync('wards/icu-b/patients/pb1/vitals', reading({ deviceId: 'mon-b1', seq: t + 1, ts: T0 + t * 1000, vitals: { heartRate: 75 } }), { qos: 1 });
+    }
+    // A marker after the episode: once it reaches the client, everything before it was processed.
+    await dev.publishAsync('wards/icu-a/patients/pa1/vitals', reading({ deviceId: 'mon-a1', seq: 1000, ts: T0 + 130_000, vitals: { heartRate: 81 } }), { qos: 1 });
+  });
+  afterAll(() => { a?.close(); b?.close(); });
+
+  it('delivers exactly one raised and one cleared alert to the ward A client', async () => {
+    await a.waitFor((m) => m.type === 'alert' && (m.alert as { phase: string }).phase === 'end', 60_000, 'cleared alert');
+    await a.waitFor((m) => m.type === 'vitals' && (m.reading as { seq: number }).seq === 1000, 60_000, 'marker reading');
+    const alerts = a.messages.filter((m) => m.type === 'alert').map((m) => m.alert as Record<string, unknown>);
+    expect(alerts.map((x) => [x.patientId, x.rule, x.phase, x.state])).toEqual([
+      ['pa1', 'hr-high', 'start', 'active'],
+      ['pa1', 'hr-high', 'end', 'inactive'],
+    ]);
+    expect(alerts[0]!.id).toBe(alerts[1]!.id);
+    expect(alerts[0]).toMatchObject({ wardId: 'icu-a', priority: 'high', value: 145, threshold: 130, eventTs: T0 + 20_000 });
+    const withPos = a.messages.find((m) => m.type === 'alert')!;
+    expect(withPos.position).toMatchObject({ partition: expect.any(Number), offset: expect.any(String) });
+  });
+
+  it('writes the same two events, once each, to the alerts topic (duplicated readings changed nothing)', async () => {
+    const events = await consumeUntil(stack.kafka, stack.topics.alerts, (v) => stack.codec.decode('alert', v), (all) => all.some((e) => e.phase === 'end'));
+    expect(events.filter((e) => e.patientId === 'pa1').map((e) => e.phase)).toEqual(['start', 'end']);
+  });
+
+  it('streams vitals of ward A to A only, and nothing of ward A to B', async () => {
+    await b.waitFor((m) => m.type === 'vitals' && (m.reading as { seq: number }).seq === 120, 60_000, 'ward B vitals');
+    const aVitals = a.messages.filter((m) => m.type === 'vitals').map((m) => m.reading as { patientId: string; wardId: string });
+    expect(aVitals.length).toBeGreaterThanOrEqual(121);
+    expect(aVitals.every((r) => r.wardId === 'icu-a' && r.patientId === 'pa1')).toBe(true);
+    const seen = JSON.stringify(b.messages);
+    expect(seen).not.toContain('pa1');
+    expect(seen).not.toContain('icu-a');
+    expect(b.messages.some((m) => m.type === 'alert')).toBe(false);
+  });
+});
+
+describe('authorization at the gateway', () => {
+  it('refuses a subscription to a ward the token does not grant', async () => {
+    const c = await connect(wsUrl, await token({ wards: ['icu-b'] }));
+    c.send({ type: 'subscribe', ward: 'icu-a' });
+    const err = await c.waitFor((m) => m.type === 'error');
+    expect(err).toMatchObject({ code: 'GATEWAY_ERR_FORBIDDEN' });
+    expect(c.messages.some((m) => m.type === 'subscribed')).toBe(false);
+    c.close();
+  });
+
+  it('refuses an expired token at upgrade', async () => {
+    const expired = await token({ wards: ['icu-a'], ttlSec: 60, now: Date.now() - 3_600_000 });
+    await expect(connect(wsUrl, expired)).rejects.toMatchObject({ status: 401, body: expect.stringContaining('expired') });
+  });
+
+  it('refuses an alg:none token at upgrade', async () => {
+    const none = new UnsecuredJWT({ role: 'nurse', wards: ['icu-a'] }).setSubject('x').setIssuer('wardstream').setAudience('wardstream-gateway').setExpirationTime('1h').encode();
+    await expect(connect(wsUrl, none)).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('refuses a missing token and answers bad messages with errors, not a crash', async () => {
+    await expect(connect(wsUrl)).rejects.toMatchObject({ status: 401 });
+    const c = await connect(wsUrl, await token({ wards: ['icu-a'] }));
+    c.ws.send('not json');
+    c.send({ type: 'fly' });
+    c.send({ type: 'subscribe' });
+    await c.waitFor((m) => m.type === 'error' && m.code === 'GATEWAY_ERR_BAD_REQUEST' && String(m.message).includes('ward'));
+    const codes = c.messages.filter((m) => m.type === 'error').map((m) => m.code);
+    expect(codes).toEqual(['GATEWAY_ERR_BAD_REQUEST', 'GATEWAY_ERR_UNKNOWN_TYPE', 'GATEWAY_ERR_BAD_REQUEST']);
+    c.send({ type: 'ping' });
+    await c.waitFor((m) => m.type === 'pong');
+    c.close();
+  });
+
+  it('admin tokens get alerts but not vitals', async () => {
+    const c = await connect(wsUrl, await token({ role: 'admin', wards: ['*'] }));
+    c.send({ type: 'subscribe', ward: 'icu-a' });
+    expect(await c.waitFor((m) => m.type === 'subscribed')).toMatchObject({ ward: 'icu-a', vitals: false });
+    c.close();
+  });
+});
+
+describe('HTTP endpoints', () => {
+  it('reports health and Prometheus metrics', async () => {
+    const base = `http://127.0.0.1:${stack.gateway.port}`;
+    const h = await fetch(`${base}/healthz`);
+    expect(h.status).toBe(200);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/wardstream_bridge_messages_total\{outcome="accepted"[^}]*\} \d+/);
+    expect(text).toContain('wardstream_device_to_gateway_seconds_bucket');
+    expect(text).toContain('wardstream_processor_readings_total{verdict="duplicate"');
+  });
+});
