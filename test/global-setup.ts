@@ -4,32 +4,16 @@
  *  - Mosquitto (Debian package `mosquitto`) on a free port, unless MOSQUITTO_URL is set.
  * Tests isolate themselves with a unique topic prefix per test file.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { freePort, startLocalKafka } from '../deploy/local/kafka/local-kafka.ts';
+import { startLocalKafka } from '../deploy/local/kafka/local-kafka.ts';
+import { startMosquitto } from '../deploy/local/mosquitto.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     kafkaBrokers: string;
     mosquittoUrl: string;
   }
-}
-
-const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
-
-async function waitPort(port: number, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((r) => { const s = net.connect(port, '127.0.0.1'); s.once('connect', () => { s.destroy(); r(true); }); s.once('error', () => r(false)); });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('mosquitto did not open its port');
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -42,20 +26,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   let mosquittoUrl = process.env.MOSQUITTO_URL;
   if (!mosquittoUrl) {
-    if (!MOSQUITTO) throw new Error('mosquitto is not installed (apt-get install mosquitto); .ci/run installs it');
-    const dir = mkdtempSync(path.join(tmpdir(), 'wardstream-mosquitto-'));
-    const port = await freePort();
-    const conf = path.join(dir, 'mosquitto.conf');
-    // In-flight and queue limits raised so the bridge's pipelined acks are not throttled
-    // (docs/operations.md, "External MQTT broker").
-    writeFileSync(conf, [
-      `listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false',
-      'max_inflight_messages 0', 'max_queued_messages 0', 'max_queued_bytes 0', 'log_dest stderr', 'log_type error', 'log_type warning', '',
-    ].join('\n'));
-    const child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
-    await waitPort(port, child);
-    mosquittoUrl = `mqtt://127.0.0.1:${port}`;
-    stops.push(async () => { child.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }); });
+    const m = await startMosquitto();
+    mosquittoUrl = m.url;
+    stops.push(() => m.stop());
   }
   project.provide('kafkaBrokers', brokers);
   project.provide('mosquittoUrl', mosquittoUrl);

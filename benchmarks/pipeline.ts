@@ -1,0 +1,155 @@
+/**
+ * Issue-2 benchmarks, both sides in the same run on this machine:
+ *  - ingest: readings/s from MQTT publish to Kafka-acknowledged, zero loss checked by counting
+ *    the records in `vitals`, for wardstream on the embedded broker, wardstream subscribed to
+ *    Mosquitto, and the naive bridge (await one Kafka send per message) subscribed to Mosquitto;
+ *  - latency: device timestamp → WebSocket client receive, through the whole pipeline
+ *    (`wardstream start --no-simulate` in its own process), at fixed offered rates.
+ * Load generators run in a separate process (benchmarks/load-publisher.ts).
+ */
+import { fork, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Kafka } from 'kafkajs';
+import WebSocket from 'ws';
+import { startBridge } from '../bridge/bridge.ts';
+import { loadConfig, type Config } from '../common/config.ts';
+import { createKafka, ensureTopics } from '../common/kafka.ts';
+import { createLogger } from '../common/log.ts';
+import { freePort } from '../deploy/local/kafka/local-kafka.ts';
+import { signToken } from '../gateway/auth.ts';
+import { localCodec } from '../schemas/codec.ts';
+import { startNaiveBridge } from './naive-bridge.ts';
+import { percentile } from './util.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(here, '..');
+const log = createLogger('bench', 'error');
+
+function publisher<T>(msg: object): Promise<T> {
+  const child = fork(path.join(here, 'load-publisher.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve(m as T));
+    child.once('exit', (code) => { if (code !== 0) reject(new Error(`load publisher exited with ${code}`)); });
+    child.send(msg);
+  });
+}
+
+async function countIn(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const n = (await admin.fetchTopicOffsets(topic)).reduce((s, p) => s + Number(p.high), 0);
+  await admin.disconnect();
+  return n;
+}
+
+async function waitCount(kafka: Kafka, topic: string, want: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (;;) {
+      const n = (await admin.fetchTopicOffsets(topic)).reduce((s, p) => s + Number(p.high), 0);
+      if (n >= want || Date.now() > deadline) return n;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally { await admin.disconnect(); }
+}
+
+export interface IngestRow { path: string; messages: number; inKafka: number; seconds: number; readingsPerSec: number; lost: number }
+
+async function topicsFor(brokers: string, prefix: string, partitions = 8) {
+  const config = loadConfig({}, { kafkaBrokers: [brokers], kafkaTopicPrefix: prefix, kafkaPartitions: partitions, mqttPort: 0, port: 0 });
+  const kafka = createKafka([brokers], 'bench');
+  const admin = kafka.admin();
+  await admin.connect();
+  const topics = await ensureTopics(admin, config);
+  await admin.disconnect();
+  return { config, kafka, topics, codec: localCodec() };
+}
+
+export async function benchIngest(o: { brokers: string; mosquittoUrl: string; total: number; naiveTotal: number; connections: number }): Promise<IngestRow[]> {
+  const rows: IngestRow[] = [];
+  const run = Date.now().toString(36);
+
+  // 1. wardstream, embedded broker: PUBACK means durable in Kafka, so publisher time = ingest time.
+  {
+    const t = await topicsFor(o.brokers, `bench-ing-emb-${run}.`);
+    const bridge = await startBridge({ config: t.config, kafka: t.kafka, codec: t.codec, topics: t.topics, log });
+    const r = await publisher<{ acked: number; ms: number }>({ cmd: 'burst', url: bridge.mqttUrl, total: o.total, connections: o.connections, prefix: 'e' });
+    const inKafka = await countIn(t.kafka, t.topics.vitals);
+    rows.push({ path: 'wardstream, embedded aedes (ack after Kafka)', messages: o.total, inKafka, seconds: r.ms / 1000, readingsPerSec: Math.round(o.total / (r.ms / 1000)), lost: Math.max(0, o.total - inKafka) });
+    await bridge.close();
+  }
+  // 2. wardstream subscribed to Mosquitto: time until every reading is in Kafka.
+  {
+    const t = await topicsFor(o.brokers, `bench-ing-mos-${run}.`);
+    const config: Config = { ...t.config, mqttUrl: o.mosquittoUrl, mqttProtocolVersion: 5 };
+    const bridge = await startBridge({ config, kafka: t.kafka, codec: t.codec, topics: t.topics, log, clientId: `bench-ws-${run}` });
+    const t0 = performance.now();
+    const pub = publisher<{ acked: number; ms: number }>({ cmd: 'burst', url: o.mosquittoUrl, total: o.total, connections: o.connections, prefix: 'm' });
+    const inKafka = await waitCount(t.kafka, t.topics.vitals, o.total, 300_000);
+    const secs = (performance.now() - t0) / 1000;
+    await pub;
+    rows.push({ path: 'wardstream, subscribed to Mosquitto (ack after Kafka)', messages: o.total, inKafka, seconds: secs, readingsPerSec: Math.round(inKafka / secs), lost: Math.max(0, o.total - inKafka) });
+    await bridge.close();
+  }
+  // 3. naive bridge subscribed to Mosquitto.
+  {
+    const t = await topicsFor(o.brokers, `bench-ing-naive-${run}.`);
+    const naive = await startNaiveBridge({ url: o.mosquittoUrl, kafka: t.kafka, codec: t.codec, topics: t.topics, partitions: t.config.kafkaPartitions, clientId: `bench-naive-${run}` });
+    const t0 = performance.now();
+    const pub = publisher<{ acked: number; ms: number }>({ cmd: 'burst', url: o.mosquittoUrl, total: o.naiveTotal, connections: o.connections, prefix: 'n' });
+    const inKafka = await waitCount(t.kafka, t.topics.vitals, o.naiveTotal, 300_000);
+    const secs = (performance.now() - t0) / 1000;
+    await pub;
+    rows.push({ path: 'naive bridge (await one send per message), Mosquitto', messages: o.naiveTotal, inKafka, seconds: secs, readingsPerSec: Math.round(inKafka / secs), lost: Math.max(0, o.naiveTotal - inKafka) });
+    await naive.close();
+  }
+  return rows;
+}
+
+export interface LatencyRow { rate: number; seconds: number; received: number; p50: number; p95: number; p99: number; max: number }
+
+/** End-to-end latency through `wardstream start --no-simulate` running in its own process. */
+export async function benchLatency(o: { brokers: string; rates: number[]; seconds: number }): Promise<LatencyRow[]> {
+  const secret = 'bench-secret-'.padEnd(48, 'x');
+  const mqttPort = await freePort();
+  const prefix = `bench-lat-${Date.now().toString(36)}.`;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/wardstream.ts', 'start', '--no-simulate'], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, KAFKA_BROKERS: o.brokers, KAFKA_TOPIC_PREFIX: prefix, MQTT_PORT: String(mqttPort), PORT: '0', WARDSTREAM_JWT_SECRET: secret, LOG_LEVEL: 'warn' },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); const m = /dashboard\s+http:\/\/[^:]+:(\d+)\//.exec(out); if (m) resolve(Number(m[1])); });
+    child.once('exit', (c) => reject(new Error(`pipeline exited with ${c}`)));
+  });
+  child.stderr!.resume();
+  for (let i = 0; i < 200; i++) { try { if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break; } catch { /* starting */ } await new Promise((r) => setTimeout(r, 100)); }
+  const rows: LatencyRow[] = [];
+  const wards = 8;
+  const token = await signToken({ secret, issuer: 'wardstream', audience: 'wardstream-gateway' }, { sub: 'bench', role: 'physician', wards: ['*'], ttlSec: 3600 });
+  for (const rate of o.rates) {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { authorization: `Bearer ${token}` } });
+    await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+    const tag = `r${rate}-`;
+    const lat: number[] = [];
+    ws.on('message', (d) => {
+      const now = Date.now();
+      const m = JSON.parse(d.toString()) as { type: string; reading?: { ts: number; deviceId: string } };
+      if (m.type === 'vitals' && m.reading!.deviceId.startsWith(tag)) lat.push(now - m.reading!.ts);
+    });
+    for (let w = 0; w < wards; w++) ws.send(JSON.stringify({ type: 'subscribe', ward: `w${w}` }));
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await publisher<{ published: number }>({ cmd: 'paced', url: `mqtt://127.0.0.1:${mqttPort}`, rate, seconds: o.seconds, wards, patients: Math.max(100, rate / 2), prefix: tag });
+    for (let i = 0; i < 100 && lat.length < r.published; i++) await new Promise((res) => setTimeout(res, 50));
+    ws.close();
+    const s = [...lat].sort((a, b) => a - b);
+    rows.push({ rate, seconds: o.seconds, received: lat.length, p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s.at(-1) ?? NaN });
+    process.stderr.write(`latency at ${rate}/s: received ${lat.length}/${r.published}, p99 ${percentile(s, 99)} ms\n`);
+  }
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  return rows;
+}

@@ -1,0 +1,51 @@
+/**
+ * `npm run bench [-- --quick]`: every benchmark in one run, both sides of each comparison on
+ * this machine. Starts its own Kafka (unless KAFKA_BROKERS) and Mosquitto. Writes
+ * benchmarks/results/<name>.json, .md and .svg charts; benchmarks/README.md explains them.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { startLocalKafka } from '../deploy/local/kafka/local-kafka.ts';
+import { startMosquitto } from '../deploy/local/mosquitto.ts';
+import { barChart } from './chart.ts';
+import { benchIngest, benchLatency } from './pipeline.ts';
+import { flag } from './util.ts';
+
+const quick = flag('--quick');
+const out = 'benchmarks/results';
+mkdirSync(out, { recursive: true });
+const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const stamp = new Date().toISOString();
+
+const kafka = process.env.KAFKA_BROKERS ? null : await startLocalKafka({ log: (l) => console.error(l) });
+const brokers = process.env.KAFKA_BROKERS ?? kafka!.brokers;
+const mosquitto = await startMosquitto();
+try {
+  console.error(`== ingest (${quick ? 'quick' : 'full'})`);
+  const ingest = await benchIngest({ brokers, mosquittoUrl: mosquitto.url, total: quick ? 5_000 : 100_000, naiveTotal: quick ? 300 : 3_000, connections: 4 });
+  const naive = ingest.at(-1)!.readingsPerSec;
+  const ingestMd = ['| path | readings | in Kafka | lost | s | readings/s | vs naive |', '|---|---:|---:|---:|---:|---:|---:|',
+    ...ingest.map((r) => `| ${r.path} | ${r.messages} | ${r.inKafka} | ${r.lost} | ${r.seconds.toFixed(2)} | ${r.readingsPerSec.toLocaleString('en')} | ${(r.readingsPerSec / naive).toFixed(1)}× |`)].join('\n');
+  console.log(`\n### Ingest\n${ingestMd}`);
+  writeFileSync(`${out}/ingest.json`, JSON.stringify({ stamp, machine, quick, rows: ingest }, null, 2));
+  writeFileSync(`${out}/ingest.svg`, barChart('Ingest: MQTT publish → Kafka acknowledged (readings/s, log scale)', '/s', ingest.map((r) => ({ label: r.path.replace(/ \(.*\)/, ''), value: r.readingsPerSec })), { log: true }));
+
+  console.error('== end-to-end latency');
+  const lat = await benchLatency({ brokers, rates: [1000, 5000], seconds: quick ? 3 : 15 });
+  const latMd = ['| offered readings/s | received | p50 ms | p95 ms | p99 ms | max ms |', '|---:|---:|---:|---:|---:|---:|',
+    ...lat.map((r) => `| ${r.rate} | ${r.received} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.max} |`)].join('\n');
+  console.log(`\n### End-to-end latency (device timestamp → WebSocket client)\n${latMd}`);
+  writeFileSync(`${out}/latency.json`, JSON.stringify({ stamp, machine, quick, rows: lat }, null, 2));
+  writeFileSync(`${out}/latency.svg`, barChart('End-to-end latency, device → WebSocket (ms)', 'ms', lat.flatMap((r) => (['p50', 'p95', 'p99'] as const).map((p) => ({ label: `${r.rate}/s ${p}`, value: r[p], group: p })))));
+
+  writeFileSync(`${out}/summary.md`, `Run ${stamp} on ${machine}${quick ? ' (quick mode)' : ''}\n\n### Ingest\n${ingestMd}\n\n### End-to-end latency\n${latMd}\n`);
+  if (!quick) {
+    console.error('== Kafka clients');
+    execFileSync(process.execPath, ['--import', 'tsx', 'benchmarks/kafka-clients.ts', '--records', '100000', '--brokers', brokers], { stdio: 'inherit' });
+  }
+} finally {
+  await mosquitto.stop();
+  await kafka?.stop();
+}
+process.exit(0);
