@@ -130,6 +130,8 @@ export async function benchLatency(o: { brokers: string; rates: number[]; second
   const rows: LatencyRow[] = [];
   const wards = 8;
   const token = await signToken({ secret, issuer: 'wardstream', audience: 'wardstream-gateway' }, { sub: 'bench', role: 'physician', wards: ['*'], ttlSec: 3600 });
+  // Warm-up (JIT, consumer fetch sessions, connection pools), not measured.
+  await publisher<{ published: number }>({ cmd: 'paced', url: `mqtt://127.0.0.1:${mqttPort}`, rate: 1000, seconds: 3, wards, patients: 100, prefix: 'warmup-' });
   for (const rate of o.rates) {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { authorization: `Bearer ${token}` } });
     await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });

@@ -203,13 +203,15 @@ export async function startGateway(o: {
   const port = uWS.us_socket_local_port(listenSocket);
 
   // Kafka → ward topics.
-  const consumer = o.kafka.consumer({ groupId: `${config.kafkaTopicPrefix}wardstream-gateway-${o.instanceId ?? randomUUID()}`, maxWaitTimeInMs: 20, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+  const consumer = o.kafka.consumer({ groupId: `${config.kafkaTopicPrefix}wardstream-gateway-${o.instanceId ?? randomUUID()}`, maxWaitTimeInMs: 10, sessionTimeout: 10_000, heartbeatInterval: 1000 });
   await consumer.connect();
   await consumer.subscribe({ topics: [topics.vitals, topics.alerts], fromBeginning: false });
   consumer.on(consumer.events.GROUP_JOIN, () => { consumerJoined = true; });
   consumer.on(consumer.events.CRASH, (e) => { consumerJoined = false; log.error('gateway consumer crashed', { err: e.payload.error }); });
   await consumer.run({
-    autoCommit: true,
+    // Offsets are not committed: a gateway starts at the live end, and resume is served from
+    // positions carried in each event. (Committing per batch also cost a round trip per fetch.)
+    autoCommit: false,
     eachBatch: async ({ batch }) => {
       const isAlerts = batch.topic === topics.alerts;
       const now = Date.now();
