@@ -60,6 +60,8 @@ export function topicPlan(topics: Topics, partitions: number): TopicPlan[] {
     { topic: topics.alerts, numPartitions: partitions, configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600 * 1000) }] },
     { topic: topics.assignments, numPartitions: 1, configEntries: compact },
     { topic: topics.processorState, numPartitions: partitions, configEntries: compact },
+    { topic: topics.alertActions, numPartitions: partitions, configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600 * 1000) }] },
+    { topic: topics.patientStatus, numPartitions: partitions, configEntries: compact },
   ];
 }
 

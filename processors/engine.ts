@@ -1,20 +1,31 @@
 /**
  * The clinical core of the processors, with no Kafka, no clock and no sockets:
  *
- *   step(patientState, reading, rules) → { state, events, verdict }
+ *   step(state, reading, rules)        → { state, events, verdict }   a reading arrives
+ *   tickPatient(state, watermark, rules) → { state, events }          event time passes
+ *   applyAction(state, action, rules)  → { state, events }            a clinician acts
  *
- * It is deterministic: the same readings in the same order give the same events with the
- * same ids, which is what crash recovery (reprocessing after a restart) and replay rely on.
- * Alert ids derive from (patientId, rule, onset event time); event ids from (alertId, phase).
+ * Deterministic: the same inputs in the same order give the same events with the same ids,
+ * which is what crash recovery (reprocessing after a restart) and replay rely on. Alert ids
+ * derive from (patientId, rule, onset event time); event ids from (alertId, n, phase).
  *
- * Each threshold rule runs an episode state machine; its transitions are the typed table
- * TRANSITIONS below, so a step function that returns a state the table does not allow from
- * its source state does not compile.
+ * Pipeline of one reading, top to bottom:
+ *   de-duplicate (deviceId, seq) → late? → signal back (ends signal loss) →
+ *   technical screening (probe off, implausible jumps = artifacts, kept out of the rules) →
+ *   threshold rules → trend rules → NEWS2 → lifecycle timers
+ *
+ * Condition rules run an episode state machine whose transitions are the typed table
+ * TRANSITIONS; its outputs are signals to the alert lifecycle (lifecycle.ts).
  */
 import { createHash } from 'node:crypto';
-import type { AlertEvent, VitalsReading } from '../schemas/records.ts';
+import type { Acvpu, AlertAction, AlertEvent, AlertPriority, VitalName, VitalsReading } from '../schemas/records.ts';
+import { VITAL_NAMES } from '../schemas/records.ts';
 import { emptyMemory, observe, type SeqMemory, type Verdict } from './dedup.ts';
-import { breached, recovered, worse, type RuleSet, type ThresholdRule } from './rules.ts';
+import * as life from './lifecycle.ts';
+import { news2, type News2Level } from './news2.ts';
+import type { RuleSet, ThresholdRule } from './rulebook.ts';
+
+// ---------------------------------------------------------------- episode state machine
 
 export type EpisodeKind = 'normal' | 'pending' | 'active' | 'clearing';
 export type EpisodeState =
@@ -32,10 +43,26 @@ export const TRANSITIONS = {
 
 type StateOf<K extends EpisodeKind> = Extract<EpisodeState, { kind: K }>;
 type Next<K extends EpisodeKind> = (typeof TRANSITIONS)[K][number];
-interface StepOut<K extends EpisodeKind> { readonly next: StateOf<Next<K>>; readonly phase?: 'start' | 'end' }
-type Step<K extends EpisodeKind> = (s: StateOf<K>, v: number, ts: number, rule: ThresholdRule, patientId: string) => StepOut<K>;
+interface StepOut<K extends EpisodeKind> { readonly next: StateOf<Next<K>>; readonly phase?: 'start' | 'end' | 'worse' }
+/** The condition of a rule, abstracted: threshold rules and trend rules both fit. */
+export interface Condition {
+  readonly id: string; readonly op: 'above' | 'below'; readonly threshold: number; readonly hysteresis: number; readonly sustainMs: number; readonly clearMs: number;
+  /** Trend rules say "falls by at least N": the threshold itself breaches. Threshold rules are strict. */
+  readonly inclusive?: boolean;
+}
+type Step<K extends EpisodeKind> = (s: StateOf<K>, v: number, ts: number, rule: Condition, patientId: string) => StepOut<K>;
 
 const NORMAL: StateOf<'normal'> = { kind: 'normal' };
+
+export function breached(rule: Condition, v: number): boolean {
+  if (rule.inclusive) return rule.op === 'above' ? v >= rule.threshold : v <= rule.threshold;
+  return rule.op === 'above' ? v > rule.threshold : v < rule.threshold;
+}
+/** Back in range with the hysteresis margin: only then does the clearing clock run. */
+export function recovered(rule: Condition, v: number): boolean {
+  return rule.op === 'above' ? v <= rule.threshold - rule.hysteresis : v >= rule.threshold + rule.hysteresis;
+}
+const worse = (rule: Condition, a: number, b: number) => (rule.op === 'above' ? a > b : a < b);
 
 export function alertIdOf(patientId: string, ruleId: string, onset: number): string {
   return createHash('sha256').update(`${patientId}|${ruleId}|${onset}`).digest('base64url').slice(0, 22);
@@ -61,7 +88,7 @@ const STEPS: { readonly [K in EpisodeKind]: Step<K> } = {
       if (rule.clearMs <= 0) return { next: NORMAL, phase: 'end' };
       return { next: { kind: 'clearing', alertId: s.alertId, onset: s.onset, worst: s.worst, since: ts } };
     }
-    return { next: worse(rule, v, s.worst) ? { ...s, worst: v } : s };
+    return worse(rule, v, s.worst) ? { next: { ...s, worst: v }, phase: 'worse' } : { next: s };
   },
   clearing: (s, v, ts, rule) => {
     if (!recovered(rule, v)) return { next: { kind: 'active', alertId: s.alertId, onset: s.onset, worst: worse(rule, v, s.worst) ? v : s.worst } };
@@ -70,10 +97,22 @@ const STEPS: { readonly [K in EpisodeKind]: Step<K> } = {
   },
 };
 
-function stepEpisode(s: EpisodeState, v: number, ts: number, rule: ThresholdRule, pid: string): StepOut<EpisodeKind> {
+export function stepEpisode(s: EpisodeState, v: number, ts: number, rule: Condition, pid: string): StepOut<EpisodeKind> {
   // The cast only widens the per-kind signature; each entry's own type is checked above.
   return (STEPS[s.kind] as Step<EpisodeKind>)(s as never, v, ts, rule, pid);
 }
+
+// ---------------------------------------------------------------- patient state
+
+/** A time bucket of a trend window: min and max of the parameter within it. */
+export interface Bucket { readonly t: number; readonly min: number; readonly max: number }
+export interface Obs { readonly v: number; readonly ts: number }
+
+export type News2Episode =
+  | { readonly kind: 'normal' }
+  | { readonly kind: 'pending'; readonly since: number }
+  | { readonly kind: 'active'; readonly alertId: string; readonly level: News2Level; readonly total: number }
+  | { readonly kind: 'clearing'; readonly alertId: string; readonly level: News2Level; readonly total: number; readonly since: number };
 
 export interface PatientState {
   readonly patientId: string;
@@ -83,47 +122,87 @@ export interface PatientState {
   readonly lastTs: number;
   readonly devices: Readonly<Record<string, SeqMemory>>;
   readonly episodes: Readonly<Record<string, EpisodeState>>;
+  readonly buckets: Readonly<Record<string, readonly Bucket[]>>;
+  /** Latest accepted (clinically used) value per vital. */
+  readonly obs: Readonly<Partial<Record<VitalName, Obs>>>;
+  /** Latest raw value per vital, artifacts included (for jump detection). */
+  readonly raw: Readonly<Partial<Record<VitalName, Obs>>>;
+  readonly consciousness: { readonly v: Acvpu; readonly ts: number } | null;
+  readonly onOxygen: { readonly v: boolean; readonly ts: number } | null;
+  readonly news2: News2Episode;
+  readonly news2Last: { readonly total: number; readonly level: News2Level; readonly sub: Readonly<Record<string, number>> } | null;
+  /** Event times of recent artifacts (at most 10). */
+  readonly artifacts: readonly number[];
+  /** Open technical alerts by kind. */
+  readonly tech: Readonly<{ signalLoss?: string; sensorOff?: string; artifact?: string }>;
+  readonly alerts: life.Alerts;
+  /** Recently applied action ids (at most 64), so a redelivered action is applied once. */
+  readonly actions: readonly string[];
 }
 
 /** Most devices remembered per patient; the least recently heard-from is forgotten first. */
 export const MAX_DEVICES = 16;
+const ARTIFACT_WINDOW_MS = 60_000;
+const ARTIFACT_ALERT_COUNT = 3;
 
 export function initialState(r: Pick<VitalsReading, 'patientId' | 'wardId' | 'bed'>): PatientState {
-  return { patientId: r.patientId, wardId: r.wardId, bed: r.bed, lastTs: 0, devices: {}, episodes: {} };
+  return {
+    patientId: r.patientId, wardId: r.wardId, bed: r.bed, lastTs: 0, devices: {}, episodes: {}, buckets: {}, obs: {}, raw: {},
+    consciousness: null, onOxygen: null, news2: { kind: 'normal' }, news2Last: null, artifacts: [], tech: {}, alerts: {}, actions: [],
+  };
 }
 
 export type StepVerdict = Verdict | 'late';
+export interface StepResult { readonly state: PatientState; readonly events: readonly AlertEvent[]; readonly verdict: StepVerdict }
+export interface TickResult { readonly state: PatientState; readonly events: readonly AlertEvent[] }
 
-export interface StepResult {
-  readonly state: PatientState;
-  readonly events: readonly AlertEvent[];
-  readonly verdict: StepVerdict;
+const NEWS2_PRIORITY: Readonly<Partial<Record<News2Level, AlertPriority>>> = { emergency: 'high', urgent: 'medium', 'single-red': 'low' };
+const NEWS2_ALERTING = (l: News2Level) => NEWS2_PRIORITY[l] !== undefined;
+const NEWS2_WORDS: Readonly<Record<News2Level, string>> = { none: 'routine', low: 'ward-based response', 'single-red': 'urgent ward-based response (a parameter scored 3)', urgent: 'urgent response', emergency: 'emergency response' };
+
+/** Mutable accumulator used inside one step; the state it produces is a fresh object. */
+class Acc {
+  alerts: life.Alerts;
+  events: AlertEvent[] = [];
+  constructor(public st: PatientState, readonly ctx: life.Ctx) { this.alerts = st.alerts; }
+  take(o: life.Out): void { this.alerts = o.alerts; if (o.events.length) this.events.push(...o.events); }
 }
 
-function eventOf(rule: ThresholdRule, rules: RuleSet, st: PatientState, r: VitalsReading, ep: { alertId: string; onset: number; worst: number }, phase: 'start' | 'end', v: number): AlertEvent {
-  const cmp = rule.op === 'above' ? '>' : '<';
-  const message = phase === 'start'
-    ? `${rule.label}: ${rule.parameter} ${v} ${cmp} ${rule.threshold} for ${Math.round((r.ts - ep.onset) / 1000)} s`
-    : `${rule.label} ended: ${rule.parameter} back to ${v} (worst ${ep.worst})`;
-  return {
-    eventId: `${ep.alertId}:${phase}`,
-    alertId: ep.alertId,
-    patientId: st.patientId,
-    wardId: st.wardId,
-    bed: st.bed,
-    rule: rule.id,
-    priority: rule.priority,
-    phase,
-    state: phase === 'end' ? 'inactive' : 'active',
-    parameter: rule.parameter,
-    value: v,
-    threshold: rule.threshold,
-    onsetTs: ep.onset,
-    eventTs: r.ts,
-    message,
-    ruleVersion: rules.version,
-    correlationId: r.correlationId,
-  };
+function thresholdMessage(rule: ThresholdRule, v: number, onset: number, ts: number): string {
+  return `${rule.label}: ${rule.parameter} ${v} ${rule.op === 'above' ? '>' : '<'} ${rule.threshold} for ${Math.round((ts - onset) / 1000)} s`;
+}
+
+function runCondition(acc: Acc, cond: Condition, meta: { rule: string; label: string; priority: AlertPriority; parameter: string; threshold: number; msg: (v: number, onset: number) => string },
+  cur: EpisodeState, v: number, ts: number): EpisodeState {
+  const out = stepEpisode(cur, v, ts, cond, acc.ctx.patientId);
+  const next = out.next;
+  if (out.phase === 'start' && next.kind === 'active') {
+    acc.take(life.onset(acc.alerts, acc.ctx, { alertId: next.alertId, rule: meta.rule, label: meta.label, priority: meta.priority, onsetTs: next.onset, parameter: meta.parameter, value: v, threshold: meta.threshold, message: meta.msg(v, next.onset) }, ts));
+  } else if (out.phase === 'worse' && next.kind === 'active') {
+    acc.take(life.worse(acc.alerts, acc.ctx, next.alertId, v, ts, `${meta.label} worse: ${meta.parameter} ${v}`));
+  } else if (out.phase === 'end' && (cur.kind === 'active' || cur.kind === 'clearing')) {
+    acc.take(life.clear(acc.alerts, acc.ctx, cur.alertId, v, ts, `${meta.label} ended: ${meta.parameter} back to ${v} (worst ${cur.worst})`));
+  }
+  return next;
+}
+
+function technicalOnset(acc: Acc, kind: 'signalLoss' | 'sensorOff' | 'artifact', rule: string, priority: AlertPriority, onsetTs: number, ts: number, message: string, parameter: string | null = null): void {
+  if (acc.st.tech[kind]) return;
+  const alertId = alertIdOf(acc.ctx.patientId, rule, onsetTs);
+  acc.take(life.onset(acc.alerts, acc.ctx, { alertId, rule, label: message, priority, onsetTs, parameter, value: null, threshold: null, message }, ts));
+  acc.st = { ...acc.st, tech: { ...acc.st.tech, [kind]: alertId } };
+}
+
+function technicalClear(acc: Acc, kind: 'signalLoss' | 'sensorOff' | 'artifact', ts: number, message: string): void {
+  const id = acc.st.tech[kind];
+  if (!id) return;
+  acc.take(life.clear(acc.alerts, acc.ctx, id, null, ts, message));
+  const { [kind]: _gone, ...rest } = acc.st.tech;
+  acc.st = { ...acc.st, tech: rest };
+}
+
+function ctxOf(st: PatientState, rules: RuleSet, correlationId: string): life.Ctx {
+  return { patientId: st.patientId, wardId: st.wardId, bed: st.bed, ruleVersion: rules.version, correlationId, cfg: rules.lifecycle };
 }
 
 export function step(prev: PatientState | undefined, r: VitalsReading, rules: RuleSet): StepResult {
@@ -139,19 +218,169 @@ export function step(prev: PatientState | undefined, r: VitalsReading, rules: Ru
     devices = rest;
   }
   // Event time: a reading older than what the rules already saw cannot move sustain clocks
-  // backwards; it is remembered for de-duplication and reported as late.
+  // backwards; it is remembered for de-duplication and reported as late (the runner's reorder
+  // buffer puts readings back in order within the allowed lateness before they get here).
   if (r.ts < st.lastTs) return { state: { ...st, devices }, events: [], verdict: 'late' };
-  const events: AlertEvent[] = [];
+  const ts = r.ts;
+  const acc = new Acc({ ...st, devices, lastTs: ts }, ctxOf(st, rules, r.correlationId));
+  const tech = rules.technical;
+  acc.take(life.tick(acc.alerts, acc.ctx, ts)); // timers due before this reading
+
+  // A gap longer than the signal-loss time is a signal loss even if no timer saw it (the
+  // partition was idle, or this is a replay): stamped at its due time, so ticks do not matter.
+  if (st.lastTs > 0 && ts - st.lastTs >= tech.signalLossMs) {
+    technicalOnset(acc, 'signalLoss', 'signal-loss', 'medium', st.lastTs + tech.signalLossMs, st.lastTs + tech.signalLossMs, `No signal for ${Math.round(tech.signalLossMs / 1000)} s`);
+  }
+  // The device is back.
+  technicalClear(acc, 'signalLoss', ts, 'Signal restored');
+
+  // Technical screening: decide which values are clinically usable.
+  const accepted: Partial<Record<VitalName, number>> = {};
+  const raw: Partial<Record<VitalName, Obs>> = { ...acc.st.raw };
+  let artifacts = acc.st.artifacts;
+  for (const name of VITAL_NAMES) {
+    const v = r[name];
+    if (v === null) continue;
+    const before = raw[name];
+    raw[name] = { v, ts };
+    if (name === 'spo2' && v <= 0) { // a living patient has no SpO2 of 0: the probe is off
+      technicalOnset(acc, 'sensorOff', 'sensor-off', 'low', ts, ts, 'SpO2 probe off or no signal', 'spo2');
+      continue;
+    }
+    if (name === 'spo2') technicalClear(acc, 'sensorOff', ts, 'SpO2 signal back');
+    const maxJump = tech.maxJump[name];
+    if (maxJump !== undefined && before && ts - before.ts <= tech.jumpWindowMs && Math.abs(v - before.v) > maxJump) {
+      artifacts = [...artifacts.slice(-9), ts]; // implausible jump: motion artifact, kept out of the rules
+      continue;
+    }
+    accepted[name] = v;
+  }
+  const recentArtifacts = artifacts.filter((t) => ts - t <= ARTIFACT_WINDOW_MS).length;
+  acc.st = { ...acc.st, raw, artifacts };
+  if (recentArtifacts >= ARTIFACT_ALERT_COUNT) technicalOnset(acc, 'artifact', 'artifact', 'low', ts, ts, `Signal quality: ${recentArtifacts} artifacts within 60 s`);
+  else if (recentArtifacts === 0) technicalClear(acc, 'artifact', ts, 'Signal quality restored');
+
+  // Threshold rules.
   let episodes: Record<string, EpisodeState> | null = null;
   for (const rule of rules.thresholds) {
-    const v = r[rule.parameter];
-    if (v === null) continue;
-    const cur = st.episodes[rule.id] ?? NORMAL;
-    const out = stepEpisode(cur, v, r.ts, rule, st.patientId);
-    if (out.next !== cur) (episodes ??= { ...st.episodes })[rule.id] = out.next;
-    if (out.phase === 'start' && out.next.kind === 'active') events.push(eventOf(rule, rules, st, r, out.next, 'start', v));
-    if (out.phase === 'end' && cur.kind !== 'normal' && cur.kind !== 'pending') events.push(eventOf(rule, rules, st, r, cur, 'end', v));
+    const v = accepted[rule.parameter];
+    if (v === undefined) continue;
+    const cur = acc.st.episodes[rule.id] ?? NORMAL;
+    const next = runCondition(acc, rule, { rule: rule.id, label: rule.label, priority: rule.priority, parameter: rule.parameter, threshold: rule.threshold, msg: (x, onset) => thresholdMessage(rule, x, onset, ts) }, cur, v, ts);
+    if (next !== cur) (episodes ??= { ...acc.st.episodes })[rule.id] = next;
+  }
+
+  // Trend rules: change against the extreme of the window (max for falls, min for rises).
+  let buckets: Record<string, readonly Bucket[]> | null = null;
+  for (const rule of rules.trends) {
+    const v = accepted[rule.parameter];
+    if (v === undefined) continue;
+    const width = Math.max(1000, Math.floor(rule.windowMs / 20));
+    const bt = ts - (ts % width);
+    const old = (acc.st.buckets[rule.id] ?? []).filter((b) => b.t > ts - rule.windowMs);
+    const ref = old.length ? (rule.change < 0 ? Math.max(...old.map((b) => b.max)) : Math.min(...old.map((b) => b.min))) : v;
+    const last = old.at(-1);
+    const nb = last && last.t === bt ? [...old.slice(0, -1), { t: bt, min: Math.min(last.min, v), max: Math.max(last.max, v) }] : [...old, { t: bt, min: v, max: v }];
+    (buckets ??= { ...acc.st.buckets })[rule.id] = nb;
+    const delta = v - ref;
+    const key = `trend:${rule.id}`;
+    const cond: Condition = { id: rule.id, op: rule.change < 0 ? 'below' : 'above', threshold: rule.change, hysteresis: Math.abs(rule.change) / 2, sustainMs: 0, clearMs: 60_000, inclusive: true };
+    const cur = acc.st.episodes[key] ?? NORMAL;
+    const next = runCondition(acc, cond, {
+      rule: rule.id, label: rule.label, priority: rule.priority, parameter: rule.parameter, threshold: rule.change,
+      msg: (x) => `${rule.label}: ${rule.parameter} ${x >= 0 ? '+' : ''}${Math.round(x)} within ${Math.round(rule.windowMs / 60000)} min (now ${v})`,
+    }, cur, delta, ts);
+    if (next !== cur) (episodes ??= { ...acc.st.episodes })[key] = next;
   }
   if (episodes) for (const [k, e] of Object.entries(episodes)) if (e.kind === 'normal') delete episodes[k];
-  return { state: { ...st, lastTs: r.ts, devices, episodes: episodes ?? st.episodes }, events, verdict: seen.verdict };
+
+  // Latest clinically usable observations, for NEWS2 and the status topic.
+  const obs: Partial<Record<VitalName, Obs>> = { ...acc.st.obs };
+  for (const [k, v] of Object.entries(accepted) as [VitalName, number][]) obs[k] = { v, ts };
+  acc.st = {
+    ...acc.st,
+    episodes: episodes ?? acc.st.episodes,
+    buckets: buckets ?? acc.st.buckets,
+    obs,
+    consciousness: r.consciousness !== null ? { v: r.consciousness, ts } : acc.st.consciousness,
+    onOxygen: r.onOxygen !== null ? { v: r.onOxygen, ts } : acc.st.onOxygen,
+  };
+
+  if (rules.news2.enabled) runNews2(acc, rules, ts);
+
+  return { state: { ...acc.st, alerts: acc.alerts }, events: acc.events, verdict: seen.verdict };
+}
+
+function runNews2(acc: Acc, rules: RuleSet, ts: number): void {
+  const cfg = rules.news2;
+  const fresh = <T>(o: { v: T; ts: number } | null | undefined): T | null => (o && ts - o.ts <= cfg.freshnessMs ? o.v : null);
+  const o = acc.st.obs;
+  const s = news2({
+    respRate: fresh(o.respRate), spo2: fresh(o.spo2), onOxygen: fresh(acc.st.onOxygen), systolicBp: fresh(o.systolicBp),
+    heartRate: fresh(o.heartRate), consciousness: fresh(acc.st.consciousness), temperature: fresh(o.temperature),
+  }, cfg.spo2Scale);
+  const details: Record<string, number> = { total: s.total, ...s.subScores };
+  const cur = acc.st.news2;
+  const alerting = NEWS2_ALERTING(s.level);
+  let next: News2Episode = cur;
+  const msg = `NEWS2 ${s.total}${s.complete ? '' : ' (incomplete)'}: ${NEWS2_WORDS[s.level]}`;
+  switch (cur.kind) {
+    case 'normal':
+      if (alerting) next = cfg.sustainMs <= 0 ? startNews2(acc, ts, ts, s.level, s.total, msg, details) : { kind: 'pending', since: ts };
+      break;
+    case 'pending':
+      if (!alerting) next = { kind: 'normal' };
+      else if (ts - cur.since >= cfg.sustainMs) next = startNews2(acc, cur.since, ts, s.level, s.total, msg, details);
+      break;
+    case 'active':
+    case 'clearing': {
+      if (!alerting) {
+        if (cur.kind === 'active') next = cfg.clearMs <= 0 ? endNews2(acc, cur.alertId, ts, msg) : { ...cur, kind: 'clearing', since: ts };
+        else if (ts - cur.since >= cfg.clearMs) next = endNews2(acc, cur.alertId, ts, msg);
+        break;
+      }
+      const p = NEWS2_PRIORITY[s.level]!;
+      if (s.level !== cur.level) acc.take(life.reprioritize(acc.alerts, acc.ctx, cur.alertId, p, s.total, ts, msg, details));
+      else if (s.total > cur.total) acc.take(life.worse(acc.alerts, acc.ctx, cur.alertId, s.total, ts, msg, details));
+      next = { kind: 'active', alertId: cur.alertId, level: s.level, total: s.level !== cur.level ? s.total : Math.max(cur.total, s.total) };
+      break;
+    }
+  }
+  acc.st = { ...acc.st, news2: next, news2Last: { total: s.total, level: s.level, sub: s.subScores as Record<string, number> } };
+}
+
+function startNews2(acc: Acc, onset: number, ts: number, level: News2Level, total: number, message: string, details: Record<string, number>): News2Episode {
+  const alertId = alertIdOf(acc.ctx.patientId, 'news2', onset);
+  acc.take(life.onset(acc.alerts, acc.ctx, { alertId, rule: 'news2', label: 'NEWS2', priority: NEWS2_PRIORITY[level]!, onsetTs: onset, parameter: 'news2', value: total, threshold: level === 'single-red' ? 3 : level === 'urgent' ? 5 : 7, message, details }, ts));
+  return { kind: 'active', alertId, level, total };
+}
+
+function endNews2(acc: Acc, alertId: string, ts: number, message: string): News2Episode {
+  acc.take(life.clear(acc.alerts, acc.ctx, alertId, null, ts, `NEWS2 back below alerting levels (${message})`));
+  return { kind: 'normal' };
+}
+
+/**
+ * Event time passed without a reading of this patient (the runner calls it when the
+ * partition watermark advances): signal loss, escalation, silence expiry.
+ */
+export function tickPatient(st: PatientState, watermark: number, rules: RuleSet): TickResult {
+  if (watermark <= st.lastTs) return { state: st, events: [] };
+  const acc = new Acc(st, ctxOf(st, rules, 'timer'));
+  if (st.lastTs > 0 && watermark - st.lastTs >= rules.technical.signalLossMs) {
+    const onsetTs = st.lastTs + rules.technical.signalLossMs;
+    technicalOnset(acc, 'signalLoss', 'signal-loss', 'medium', onsetTs, watermark, `No signal for ${Math.round(rules.technical.signalLossMs / 1000)} s`);
+  }
+  acc.take(life.tick(acc.alerts, acc.ctx, watermark));
+  if (acc.events.length === 0 && acc.alerts === st.alerts) return { state: st, events: [] };
+  return { state: { ...acc.st, alerts: acc.alerts }, events: acc.events };
+}
+
+export function applyAction(st: PatientState, a: AlertAction, rules: RuleSet): TickResult {
+  if (st.actions.includes(a.actionId)) return { state: st, events: [] };
+  const ctx = ctxOf(st, rules, `action:${a.actionId}`);
+  const out = a.action === 'ack'
+    ? life.acknowledge(st.alerts, ctx, a.alertId, a.user, a.role, Math.max(a.ts, st.lastTs))
+    : life.silence(st.alerts, ctx, a.alertId, a.user, a.role, a.durationMs ?? rules.lifecycle.maxSilenceMs, Math.max(a.ts, st.lastTs));
+  return { state: { ...st, alerts: out.alerts, actions: [...st.actions.slice(-63), a.actionId] }, events: out.events };
 }

@@ -1,66 +1,119 @@
 /**
- * The processor runner: the thin I/O shell around engine.step.
+ * The processor runner: the thin I/O shell around the pure engine.
  *
  * Delivery design (at-least-once + deterministic ids; see README "Delivery guarantees"):
- *   for each consumed batch of one `vitals` partition p:
- *     1. step every reading through the engine (pure, per patient)
+ *   for each consumed batch of partition p (of `vitals` or `alert-actions`):
+ *     1. put readings back in event-time order per patient (allowed lateness), step each one
+ *        through the engine, apply actions, run event-time timers
  *     2. produce, in one acks=all request: alert events → alerts[p], changed patient states →
- *        processor-state[p] (compacted changelog)
+ *        processor-state[p] (compacted changelog), latest status → patient-status[p],
+ *        too-late readings → vitals.late[p]
  *     3. only then commit the consumer offset
- *   A crash between 2 and 3 reprocesses readings whose effect is already in the changelog:
- *   the restored de-duplication memory recognizes them, so no new events. A crash inside 2
- *   can re-emit an event; its eventId is derived from the episode, so consumers that
+ *   A crash between 2 and 3 reprocesses records whose effect is already in the changelog: the
+ *   restored de-duplication memory (readings) and action ids (actions) recognize them. A crash
+ *   inside 2 can re-emit an event; its eventId is derived from the alert, so consumers that
  *   de-duplicate on eventId (the gateway does) see it once.
+ *   Readings held in the reorder buffer are not yet in the changelog, so the committed offset
+ *   never passes the oldest buffered reading: they are re-read after a crash.
  *
  * State: per partition, restored from processor-state[p] whenever the partition is assigned
- * (start, rebalance), before any of its readings is processed.
+ * (start, rebalance), before any of its records is processed.
+ *
+ * Event time: readings of one patient are released in ts order once they are older than the
+ * patient's newest reading minus `allowedLatenessSec`, or once the partition watermark (newest
+ * ts in the partition minus the lateness) passes them, or once they waited that long in wall
+ * time (an idle ward must not hold its last readings back). Readings older than what the rules
+ * already applied go to `vitals.late`, counted, never silently dropped. Timers (signal loss,
+ * escalation) run on the partition watermark.
  */
-import type { Kafka } from 'kafkajs';
+import { watch, type FSWatcher } from 'node:fs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../common/config.ts';
 import { createProducer, readToEnd, type Message } from '../common/kafka.ts';
 import type { Logger } from '../common/log.ts';
 import type { prom } from '../common/metrics.ts';
 import type { Codec } from '../schemas/codec.ts';
-import type { AlertEvent } from '../schemas/records.ts';
+import type { AlertEvent, PatientStatus, VitalsReading } from '../schemas/records.ts';
 import type { Topics } from '../schemas/topics.ts';
-import { step, type PatientState } from './engine.ts';
+import { applyAction, step, tickPatient, type PatientState } from './engine.ts';
 import { processorMetrics, type ProcessorMetrics } from './metrics.ts';
-import { DEFAULT_RULES, type RuleSet } from './rules.ts';
+import { DEFAULT_RULE_FILE, loadRuleFile, type RuleBook } from './rulebook.ts';
 import { decodeState, encodeState } from './state-codec.ts';
 
 export interface Processor {
   healthy(): boolean;
   close(): Promise<void>;
-  /** Patients whose state this instance holds, by partition (for tests and metrics). */
+  /** Patients whose state this instance holds. */
   patients(): number;
+  rules(): RuleBook;
+}
+
+interface Buffered { readonly r: VitalsReading; readonly raw: Buffer; readonly offset: bigint; readonly arrived: number }
+
+interface PartitionState {
+  readonly patients: Map<string, PatientState>;
+  /** Reorder buffer per patient, sorted by (ts, seq). */
+  readonly buffer: Map<string, Buffered[]>;
+  readonly newest: Map<string, number>;
+  watermark: number;
+  lastTick: number;
+  /** Highest vitals offset fully processed (all readings at or below it released). */
+  consumed: bigint;
+}
+
+export function statusOf(s: PatientState): PatientStatus {
+  const vitals: Record<string, { value: number; ts: number }> = {};
+  for (const [k, o] of Object.entries(s.obs)) if (o) vitals[k] = { value: o.v, ts: o.ts };
+  return {
+    patientId: s.patientId, wardId: s.wardId, bed: s.bed, updatedTs: s.lastTs, vitals,
+    consciousness: s.consciousness?.v ?? null, onOxygen: s.onOxygen?.v ?? null,
+    news2Total: s.news2Last?.total ?? null, news2Level: s.news2Last?.level ?? null, news2SubScores: s.news2Last?.sub ?? null,
+    activeAlerts: Object.values(s.alerts).map((a) => ({ alertId: a.alertId, rule: a.rule, priority: a.priority, state: a.state, acked: a.acked, onsetTs: a.onsetTs })),
+  };
 }
 
 export async function startProcessor(o: {
   config: Config; kafka: Kafka; codec: Codec; topics: Topics; log: Logger; registry?: prom.Registry;
-  rules?: RuleSet; groupId?: string; onEvents?: (events: readonly AlertEvent[]) => void;
+  rules?: RuleBook; ruleFile?: string; groupId?: string; onEvents?: (events: readonly AlertEvent[]) => void;
 }): Promise<Processor> {
   const { topics, codec, log } = o;
-  const rules = o.rules ?? DEFAULT_RULES;
+  const ruleFile = o.ruleFile ?? process.env.WARDSTREAM_RULES ?? DEFAULT_RULE_FILE;
+  let book = o.rules ?? loadRuleFile(ruleFile);
+  let watcher: FSWatcher | null = null;
+  if (!o.rules) {
+    // Hot reload: a valid new file replaces the rules for readings processed from now on; an
+    // invalid one is reported and the current rules stay.
+    watcher = watch(ruleFile, { persistent: false }, () => {
+      try {
+        const next = loadRuleFile(ruleFile);
+        if (next.version !== book.version) { book = next; log.info('rule file reloaded', { version: book.version }); }
+      } catch (e) { log.error('rule file rejected; keeping the current rules', { err: e as Error }); }
+    });
+  }
   const metrics: ProcessorMetrics | null = o.registry ? processorMetrics(o.registry) : null;
   const groupId = o.groupId ?? `${o.config.kafkaTopicPrefix}wardstream-processor`;
   const producer = createProducer(o.kafka);
   await producer.connect();
   const consumer = o.kafka.consumer({ groupId, maxWaitTimeInMs: 50, sessionTimeout: 10_000, heartbeatInterval: 1000, maxBytesPerPartition: 4 << 20 });
   await consumer.connect();
-  await consumer.subscribe({ topic: topics.vitals, fromBeginning: true });
+  await consumer.subscribe({ topics: [topics.vitals, topics.alertActions], fromBeginning: true });
 
-  const states = new Map<number, Map<string, PatientState>>();
+  const parts = new Map<number, PartitionState>();
   let restoring: Promise<void> = Promise.resolve();
+  // Batches and idle flushes touch the same partition state and commit offsets: one at a time.
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => { const r = chain.then(fn); chain = r.catch(() => {}); return r; };
   let joined = false;
+  let closed = false;
 
   const restore = async (partitions: number[]) => {
     const t0 = performance.now();
-    const fresh = partitions.filter((p) => !states.has(p));
+    const fresh = partitions.filter((p) => !parts.has(p));
     if (fresh.length === 0) return;
     const got = await readToEnd(o.kafka, topics.processorState, new Set(fresh));
-    for (const p of fresh) states.set(p, new Map());
+    for (const p of fresh) parts.set(p, { patients: new Map(), buffer: new Map(), newest: new Map(), watermark: 0, lastTick: 0, consumed: -1n });
     for (const [pid, { partition, value }] of got) {
-      try { states.get(partition)?.set(pid, decodeState(value)); } catch (e) { log.error('undecodable processor state skipped', { err: e as Error, partition }); }
+      try { parts.get(partition)?.patients.set(pid, decodeState(value)); } catch (e) { log.error('undecodable processor state skipped', { err: e as Error, partition }); }
     }
     metrics?.restoreSeconds.observe((performance.now() - t0) / 1000);
     log.info('processor state restored', { partitions: fresh, patients: got.size, ms: Math.round(performance.now() - t0) });
@@ -69,66 +122,171 @@ export async function startProcessor(o: {
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     joined = true;
     const assigned = (e.payload.memberAssignment[topics.vitals] ?? []) as number[];
-    for (const p of [...states.keys()]) if (!assigned.includes(p)) states.delete(p); // revoked: another instance owns it now
+    for (const p of [...parts.keys()]) if (!assigned.includes(p)) parts.delete(p); // revoked: another instance owns it now
     restoring = restoring.then(() => restore(assigned));
   });
   consumer.on(consumer.events.CRASH, (e) => log.error('processor consumer crashed', { err: e.payload.error }));
 
+  /** Everything a batch produces, sent in one request before the offset commit. */
+  interface Output { alerts: Message[]; late: Message[]; changed: Set<string>; events: AlertEvent[] }
+
+  const emit = (out: Output, p: number, events: readonly AlertEvent[]) => {
+    for (const ev of events) {
+      out.alerts.push({ key: ev.patientId, value: codec.encode('alert', ev), partition: p, timestamp: String(ev.eventTs) });
+      out.events.push(ev);
+    }
+  };
+
+  const release = (ps: PartitionState, p: number, out: Output, force: boolean) => {
+    const now = Date.now();
+    for (const [pid, list] of ps.buffer) {
+      const lateness = book.forPatient(list[0]!.r.wardId, pid).technical.allowedLatenessMs;
+      const horizon = Math.max((ps.newest.get(pid) ?? 0) - lateness, ps.watermark);
+      let n = 0;
+      while (n < list.length && (force || list[n]!.r.ts <= horizon || now - list[n]!.arrived >= lateness)) n++;
+      if (n === 0) continue;
+      for (const b of list.splice(0, n)) {
+        const rules = book.forPatient(b.r.wardId, pid);
+        const res = step(ps.patients.get(pid), b.r, rules);
+        metrics?.readings.inc({ verdict: res.verdict });
+        if (res.verdict === 'duplicate' || res.verdict === 'stale') continue;
+        ps.patients.set(pid, res.state);
+        out.changed.add(pid);
+        if (res.verdict === 'late') out.late.push({ key: pid, value: b.raw, partition: p, timestamp: String(b.r.ts) });
+        emit(out, p, res.events);
+      }
+      if (list.length === 0) ps.buffer.delete(pid);
+    }
+  };
+
+  const oldestBuffered = (ps: PartitionState): bigint | null => {
+    let min: bigint | null = null;
+    for (const list of ps.buffer.values()) for (const b of list) if (min === null || b.offset < min) min = b.offset;
+    return min;
+  };
+
+  const flush = async (p: number, ps: PartitionState, out: Output, commit: { topic: string; offset: string } | null) => {
+    const topicMessages = [];
+    if (out.alerts.length) topicMessages.push({ topic: topics.alerts, messages: out.alerts });
+    if (out.late.length) topicMessages.push({ topic: topics.lateReadings, messages: out.late });
+    if (out.changed.size) {
+      const states: Message[] = [];
+      const statuses: Message[] = [];
+      for (const pid of out.changed) {
+        const s = ps.patients.get(pid);
+        if (!s) continue;
+        states.push({ key: pid, value: encodeState(s), partition: p });
+        statuses.push({ key: pid, value: codec.encode('status', statusOf(s)), partition: p });
+      }
+      topicMessages.push({ topic: topics.processorState, messages: states }, { topic: topics.patientStatus, messages: statuses });
+    }
+    if (topicMessages.length) await producer.sendBatch({ acks: -1, topicMessages });
+    const now = Date.now();
+    for (const ev of out.events) {
+      metrics?.alertEvents.inc({ phase: ev.phase, priority: ev.priority });
+      metrics?.deviceToAlert.observe(Math.max(0, now - ev.eventTs) / 1000);
+      log.info('alert event', { alertId: ev.alertId, rule: ev.rule, phase: ev.phase, priority: ev.priority, wardId: ev.wardId, correlationId: ev.correlationId });
+    }
+    if (out.events.length) o.onEvents?.(out.events);
+    if (commit) await consumer.commitOffsets([{ topic: commit.topic, partition: p, offset: commit.offset }]);
+    metrics?.patients.set([...parts.values()].reduce((n, x) => n + x.patients.size, 0));
+  };
+
+  const newOutput = (): Output => ({ alerts: [], late: [], changed: new Set(), events: [] });
+
+  const timers = (p: number, ps: PartitionState, out: Output) => {
+    if (ps.watermark - ps.lastTick < 1000) return;
+    ps.lastTick = ps.watermark;
+    for (const [pid, s] of ps.patients) {
+      const t = tickPatient(s, ps.watermark, book.forPatient(s.wardId, pid));
+      if (t.events.length === 0 && t.state === s) continue;
+      ps.patients.set(pid, t.state);
+      out.changed.add(pid);
+      emit(out, p, t.events);
+    }
+  };
+
+  // Readings held back for ordering are released by wall time when their partition is idle.
+  const idleFlush = setInterval(() => {
+    if (closed) return;
+    void restoring.then(() => serial(async () => {
+      for (const [p, ps] of parts) {
+        if (ps.buffer.size === 0) continue;
+        const out = newOutput();
+        release(ps, p, out, false);
+        if (out.changed.size || out.alerts.length || out.late.length) {
+          try {
+            const oldest = oldestBuffered(ps);
+            await flush(p, ps, out, oldest === null ? { topic: topics.vitals, offset: (ps.consumed + 1n).toString() } : { topic: topics.vitals, offset: oldest.toString() });
+          } catch (e) { log.warn('idle flush failed; will retry', { err: e as Error }); }
+        }
+      }
+    }));
+  }, 250);
+
   await consumer.run({
     autoCommit: false,
-    eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+    eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => serial(async () => {
       await restoring;
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
       const t0 = performance.now();
       const p = batch.partition;
-      let part = states.get(p);
-      if (!part) { await restore([p]); part = states.get(p)!; }
-      const alerts: Message[] = [];
-      const produced: AlertEvent[] = [];
-      const changed = new Map<string, PatientState>();
-      for (const m of batch.messages) {
-        if (!m.value) continue;
-        let reading;
-        try { reading = codec.decode('vitals', m.value); } catch (e) {
-          log.error('undecodable vitals record skipped', { err: e as Error, partition: p, offset: m.offset });
-          continue;
-        }
-        const r = step(part.get(reading.patientId), reading, rules);
-        metrics?.readings.inc({ verdict: r.verdict });
-        if (r.verdict === 'duplicate' || r.verdict === 'stale') continue;
-        part.set(reading.patientId, r.state);
-        changed.set(reading.patientId, r.state);
-        for (const ev of r.events) {
-          alerts.push({ key: ev.patientId, value: codec.encode('alert', ev), partition: p, timestamp: String(ev.eventTs) });
-          produced.push(ev);
-        }
-      }
-      const stateMsgs: Message[] = [...changed].map(([pid, s]) => ({ key: pid, value: encodeState(s), partition: p }));
-      const topicMessages = [];
-      if (alerts.length) topicMessages.push({ topic: topics.alerts, messages: alerts });
-      if (stateMsgs.length) topicMessages.push({ topic: topics.processorState, messages: stateMsgs });
-      if (topicMessages.length) await producer.sendBatch({ acks: -1, topicMessages });
-      const now = Date.now();
-      for (const ev of produced) {
-        metrics?.alertEvents.inc({ phase: ev.phase, priority: ev.priority });
-        metrics?.deviceToAlert.observe(Math.max(0, now - ev.eventTs) / 1000);
-        log.info('alert event', { alertId: ev.alertId, rule: ev.rule, phase: ev.phase, wardId: ev.wardId, correlationId: ev.correlationId });
-      }
-      o.onEvents?.(produced);
+      let ps = parts.get(p);
+      if (!ps) { await restore([p]); ps = parts.get(p)!; }
+      const out = newOutput();
       const last = batch.messages.at(-1)!;
-      const next = (BigInt(last.offset) + 1n).toString();
-      await consumer.commitOffsets([{ topic: batch.topic, partition: p, offset: next }]);
-      metrics?.lag.set({ partition: String(p) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))));
-      metrics?.patients.set([...states.values()].reduce((n, m) => n + m.size, 0));
+      if (batch.topic === topics.alertActions) {
+        for (const m of batch.messages) {
+          if (!m.value) continue;
+          try {
+            const a = codec.decode('action', m.value);
+            const s = ps.patients.get(a.patientId);
+            if (!s) { log.warn('action for an unknown patient ignored', { alertId: a.alertId }); continue; }
+            const res = applyAction(s, a, book.forPatient(s.wardId, a.patientId));
+            ps.patients.set(a.patientId, res.state);
+            out.changed.add(a.patientId);
+            emit(out, p, res.events);
+          } catch (e) { log.error('undecodable alert action skipped', { err: e as Error, partition: p, offset: m.offset }); }
+        }
+        await flush(p, ps, out, { topic: batch.topic, offset: (BigInt(last.offset) + 1n).toString() });
+      } else {
+        for (const m of batch.messages as KafkaMessage[]) {
+          if (!m.value) continue;
+          let r: VitalsReading;
+          try { r = codec.decode('vitals', m.value); } catch (e) {
+            log.error('undecodable vitals record skipped', { err: e as Error, partition: p, offset: m.offset });
+            continue;
+          }
+          const list = ps.buffer.get(r.patientId) ?? [];
+          let i = list.length;
+          while (i > 0 && (list[i - 1]!.r.ts > r.ts || (list[i - 1]!.r.ts === r.ts && list[i - 1]!.r.seq > r.seq))) i--;
+          list.splice(i, 0, { r, raw: m.value, offset: BigInt(m.offset), arrived: Date.now() });
+          ps.buffer.set(r.patientId, list);
+          ps.newest.set(r.patientId, Math.max(ps.newest.get(r.patientId) ?? 0, r.ts));
+        }
+        ps.consumed = BigInt(last.offset);
+        const maxTs = Math.max(...[...ps.newest.values()]);
+        ps.watermark = Math.max(ps.watermark, maxTs - book.defaults.technical.allowedLatenessMs);
+        release(ps, p, out, false);
+        timers(p, ps, out);
+        const oldest = oldestBuffered(ps);
+        // Never commit past a reading still in the reorder buffer.
+        await flush(p, ps, out, { topic: batch.topic, offset: (oldest ?? BigInt(last.offset) + 1n).toString() });
+        metrics?.lag.set({ partition: String(p) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)));
+      }
       metrics?.batchSeconds.observe((performance.now() - t0) / 1000);
       await heartbeat();
-    },
+    }),
   });
 
   return {
     healthy: () => joined,
-    patients: () => [...states.values()].reduce((n, m) => n + m.size, 0),
+    patients: () => [...parts.values()].reduce((n, x) => n + x.patients.size, 0),
+    rules: () => book,
     async close() {
+      closed = true;
+      clearInterval(idleFlush);
+      watcher?.close();
       await consumer.disconnect();
       await producer.disconnect();
     },

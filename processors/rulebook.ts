@@ -23,7 +23,7 @@ export interface ThresholdRule {
 export interface TrendRule {
   readonly id: string; readonly parameter: VitalName; readonly change: number; readonly windowMs: number; readonly priority: AlertPriority; readonly label: string;
 }
-export interface News2Config { readonly enabled: boolean; readonly freshnessMs: number; readonly clearMs: number; readonly spo2Scale: SpO2Scale }
+export interface News2Config { readonly enabled: boolean; readonly sustainMs: number; readonly freshnessMs: number; readonly clearMs: number; readonly spo2Scale: SpO2Scale }
 export interface TechnicalConfig {
   readonly signalLossMs: number; readonly jumpWindowMs: number; readonly maxJump: Readonly<Partial<Record<VitalName, number>>>; readonly allowedLatenessMs: number;
 }
@@ -57,7 +57,7 @@ const trend = {
   type: 'object', additionalProperties: false, required: ['id'],
   properties: { id: ID, enabled: { type: 'boolean' }, parameter: { enum: VITALS }, change: { type: 'number', not: { const: 0 } }, windowSec: { type: 'number', exclusiveMinimum: 0, maximum: 86400 }, priority: PRIORITY, label: { type: 'string', maxLength: 80 } },
 };
-const news2 = { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' }, freshnessSec: SECS, clearSec: SECS, spo2Scale: { enum: [1, 2] } } };
+const news2 = { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' }, sustainSec: SECS, freshnessSec: SECS, clearSec: SECS, spo2Scale: { enum: [1, 2] } } };
 const technical = {
   type: 'object', additionalProperties: false,
   properties: {
@@ -141,7 +141,7 @@ function compile(version: string, s: RawSection, where: string): RuleSet {
   const l = s.lifecycle ?? {};
   return {
     version, thresholds, trends,
-    news2: { enabled: n.enabled !== false, freshnessMs: ms(n.freshnessSec, 900), clearMs: ms(n.clearSec, 60), spo2Scale: (n.spo2Scale as SpO2Scale) ?? 1 },
+    news2: { enabled: n.enabled !== false, sustainMs: ms(n.sustainSec, 30), freshnessMs: ms(n.freshnessSec, 900), clearMs: ms(n.clearSec, 60), spo2Scale: (n.spo2Scale as SpO2Scale) ?? 1 },
     technical: { signalLossMs: ms(t.signalLossSec, 60), jumpWindowMs: ms(t.jumpWindowSec, 5), maxJump: (t.maxJump as Partial<Record<VitalName, number>>) ?? {}, allowedLatenessMs: ms(t.allowedLatenessSec, 2) },
     lifecycle: {
       escalateAfterMs: ms(l.escalateAfterSec, 60), escalation: (l.escalation as EscalationRole[]) ?? ['nurse', 'charge_nurse', 'physician'],

@@ -14,7 +14,7 @@ import avro from 'avsc';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AlertEvent, DeadLetter, PatientAssignment, VitalsReading } from './records.ts';
+import type { AlertAction, AlertEvent, DeadLetter, PatientAssignment, PatientStatus, VitalsReading } from './records.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -23,28 +23,31 @@ export const SCHEMA_NAMES = {
   deadLetter: 'dev.wardstream.DeadLetter',
   alert: 'dev.wardstream.AlertEvent',
   assignment: 'dev.wardstream.PatientAssignment',
+  action: 'dev.wardstream.AlertAction',
+  status: 'dev.wardstream.PatientStatus',
 } as const;
 export type SchemaKey = keyof typeof SCHEMA_NAMES;
-export interface RecordOf { vitals: VitalsReading; deadLetter: DeadLetter; alert: AlertEvent; assignment: PatientAssignment }
+export interface RecordOf { vitals: VitalsReading; deadLetter: DeadLetter; alert: AlertEvent; assignment: PatientAssignment; action: AlertAction; status: PatientStatus }
 
 export class CodecError extends Error {
   override readonly name = 'CodecError';
 }
 
-interface RegistryEntry { id: number; file: string }
+interface RegistryEntry { id: number; key: SchemaKey; name: string; file: string; current: boolean }
 
-export function loadSchema(key: SchemaKey): object {
-  const reg = JSON.parse(readFileSync(path.join(here, 'registry.json'), 'utf8')) as Record<string, RegistryEntry>;
-  const entry = reg[SCHEMA_NAMES[key]];
-  if (!entry) throw new CodecError(`schema ${SCHEMA_NAMES[key]} missing from schemas/registry.json`);
-  return JSON.parse(readFileSync(path.join(here, entry.file), 'utf8')) as object;
+function registryEntries(): RegistryEntry[] {
+  return (JSON.parse(readFileSync(path.join(here, 'registry.json'), 'utf8')) as { schemas: RegistryEntry[] }).schemas;
 }
 
-function localIds(): Map<string, number> {
-  const reg = JSON.parse(readFileSync(path.join(here, 'registry.json'), 'utf8')) as Record<string, RegistryEntry | string>;
-  const out = new Map<string, number>();
-  for (const [name, e] of Object.entries(reg)) if (typeof e === 'object') out.set(name, e.id);
-  return out;
+function readSchema(file: string): object {
+  return JSON.parse(readFileSync(path.join(here, file), 'utf8')) as object;
+}
+
+/** The current schema of a record type. */
+export function loadSchema(key: SchemaKey): object {
+  const e = registryEntries().find((x) => x.key === key && x.current);
+  if (!e) throw new CodecError(`no current schema for ${key} in schemas/registry.json`);
+  return readSchema(e.file);
 }
 
 export interface Codec {
@@ -71,21 +74,21 @@ export function unframe(bytes: Buffer): { id: number; body: Buffer } {
 
 class AvroCodec implements Codec {
   private readonly types = new Map<SchemaKey, avro.Type>();
-  /** Writer schemas by id, for decoding (resolved against the reader type when they differ). */
-  private readonly byId = new Map<number, { key: SchemaKey; type: avro.Type; resolver?: avro.Resolver }>();
+  /** Writer schemas by id; older versions are resolved against the current (reader) type. */
+  private readonly byId = new Map<number, { key: SchemaKey; resolver?: avro.Resolver }>();
 
-  constructor(private readonly ids: ReadonlyMap<SchemaKey, number>, writerTypes: ReadonlyMap<number, { key: SchemaKey; type: avro.Type }> = new Map()) {
+  constructor(private readonly ids: ReadonlyMap<SchemaKey, number>, older: readonly { id: number; key: SchemaKey; schema: object }[] = []) {
     for (const key of Object.keys(SCHEMA_NAMES) as SchemaKey[]) {
       const type = avro.Type.forSchema(loadSchema(key) as avro.Schema);
       this.types.set(key, type);
       const id = ids.get(key);
       if (id === undefined) throw new CodecError(`no schema id for ${key}`);
-      this.byId.set(id, { key, type });
+      this.byId.set(id, { key });
     }
-    for (const [id, w] of writerTypes) {
-      if (this.byId.has(id)) continue;
-      const reader = this.types.get(w.key)!;
-      this.byId.set(id, { key: w.key, type: w.type, resolver: reader.createResolver(w.type) });
+    for (const o of older) {
+      if (this.byId.has(o.id)) continue;
+      const writer = avro.Type.forSchema(o.schema as avro.Schema);
+      this.byId.set(o.id, { key: o.key, resolver: this.types.get(o.key)!.createResolver(writer) });
     }
   }
 
@@ -107,12 +110,12 @@ class AvroCodec implements Codec {
   }
 }
 
-/** Codec with ids from schemas/registry.json (no network). */
+/** Codec with ids from schemas/registry.json (no network); older versions stay decodable. */
 export function localCodec(): Codec {
-  const names = localIds();
+  const entries = registryEntries();
   const ids = new Map<SchemaKey, number>();
-  for (const key of Object.keys(SCHEMA_NAMES) as SchemaKey[]) ids.set(key, names.get(SCHEMA_NAMES[key])!);
-  return new AvroCodec(ids);
+  for (const e of entries) if (e.current) ids.set(e.key, e.id);
+  return new AvroCodec(ids, entries.filter((e) => !e.current).map((e) => ({ id: e.id, key: e.key, schema: readSchema(e.file) })));
 }
 
 /**

@@ -60,6 +60,43 @@ export interface AlertEvent {
   readonly message: string;
   readonly ruleVersion: string;
   readonly correlationId: string;
+  /** NEWS2 sub-scores and total, or other numbers that explain the alert. */
+  readonly details: Readonly<Record<string, number>> | null;
+  /** Roles to notify for this event (escalation names the next role). */
+  readonly notify: readonly string[];
+  /** Who acknowledged or silenced (user id and role), for those phases. */
+  readonly actor: string | null;
+  readonly actorRole: string | null;
+  /** Lead alert of the patient's group this alert joined at onset (no separate sound). */
+  readonly groupedWith: string | null;
+  readonly silencedUntil: number | null;
+}
+
+export interface AlertAction {
+  readonly actionId: string;
+  readonly alertId: string;
+  readonly patientId: string;
+  readonly wardId: string;
+  readonly action: 'ack' | 'silence';
+  readonly durationMs: number | null;
+  readonly user: string;
+  readonly role: string;
+  readonly ts: number;
+}
+
+export interface PatientStatus {
+  readonly patientId: string;
+  readonly wardId: string;
+  readonly bed: string | null;
+  readonly updatedTs: number;
+  /** Latest value and its event time, per parameter. */
+  readonly vitals: Readonly<Record<string, { readonly value: number; readonly ts: number }>>;
+  readonly consciousness: Acvpu | null;
+  readonly onOxygen: boolean | null;
+  readonly news2Total: number | null;
+  readonly news2Level: string | null;
+  readonly news2SubScores: Readonly<Record<string, number>> | null;
+  readonly activeAlerts: readonly { readonly alertId: string; readonly rule: string; readonly priority: AlertPriority; readonly state: AlertState; readonly acked: boolean; readonly onsetTs: number }[];
 }
 
 export interface PatientAssignment {

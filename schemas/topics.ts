@@ -15,6 +15,8 @@ export const TOPIC_NAMES = {
   assignments: 'patient-assignments',
   processorState: 'processor-state',
   lateReadings: 'vitals.late',
+  alertActions: 'alert-actions',
+  patientStatus: 'patient-status',
 } as const;
 export type TopicRole = keyof typeof TOPIC_NAMES;
 export type Topics = { readonly [K in TopicRole]: string };

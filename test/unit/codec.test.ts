@@ -1,4 +1,5 @@
 import avro from 'avsc';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CodecError, frame, loadSchema, localCodec } from '../../schemas/codec.ts';
 import type { AlertEvent, VitalsReading } from '../../schemas/records.ts';
@@ -28,10 +29,22 @@ describe('Confluent wire format codec', () => {
     const alert: AlertEvent = {
       eventId: 'a:start', alertId: 'a', patientId: 'p1', wardId: 'icu-1', bed: null, rule: 'hr-high', priority: 'high', phase: 'start', state: 'active',
       parameter: 'heartRate', value: 140, threshold: 130, onsetTs: 1, eventTs: 2, message: 'm', ruleVersion: 'default-1', correlationId: 'c',
+      details: { total: 7, heartRate: 3 }, notify: ['nurse'], actor: null, actorRole: null, groupedWith: null, silencedUntil: null,
     };
     expect(codec.decode('alert', codec.encode('alert', alert))).toEqual(alert);
+    expect(codec.schemaId('alert')).toBe(5);
     const asg = { patientId: 'p1', wardId: 'w', bed: '1', assignedAt: 5 };
     expect(codec.decode('assignment', codec.encode('assignment', asg))).toEqual(asg);
+  });
+
+  it('still reads alert events written with schema version 1 (id 3), filling new fields with defaults', () => {
+    const v1 = avro.Type.forSchema(JSON.parse(readFileSync(new URL('../../schemas/alert-event-v1.avsc', import.meta.url), 'utf8')) as avro.Schema);
+    const old = {
+      eventId: 'a:start', alertId: 'a', patientId: 'p1', wardId: 'w', bed: null, rule: 'hr-high', priority: 'high', phase: 'start', state: 'active',
+      parameter: 'heartRate', value: 140, threshold: 130, onsetTs: 1, eventTs: 2, message: 'm', ruleVersion: 'default-1', correlationId: 'c',
+    };
+    const back = codec.decode('alert', frame(3, v1, old));
+    expect(back).toEqual({ ...old, details: null, notify: [], actor: null, actorRole: null, groupedWith: null, silencedUntil: null });
   });
 
   it('decodes the body with plain Avro after the 5-byte header (interoperable bytes)', () => {

@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { emptyMemory, observe, WINDOW } from '../../processors/dedup.ts';
-import { alertIdOf, step, type PatientState } from '../../processors/engine.ts';
-import { DEFAULT_RULES, type RuleSet } from '../../processors/rules.ts';
+import { alertIdOf, applyAction, step, tickPatient, type PatientState } from '../../processors/engine.ts';
+import { DEFAULT_RULE_FILE, loadRuleFile, type RuleSet } from '../../processors/rulebook.ts';
+import { decodeState, encodeState } from '../../processors/state-codec.ts';
 import type { AlertEvent, VitalsReading } from '../../schemas/records.ts';
+
+const DEFAULTS = loadRuleFile(DEFAULT_RULE_FILE).defaults;
+/** Thresholds only: no trends, NEWS2, artifact screening or escalation, to test one mechanism at a time. */
+const THRESHOLDS: RuleSet = {
+  ...DEFAULTS, trends: [], news2: { ...DEFAULTS.news2, enabled: false },
+  technical: { ...DEFAULTS.technical, maxJump: {}, signalLossMs: 3_600_000 }, lifecycle: { ...DEFAULTS.lifecycle, latch: [], escalateAfterMs: 3_600_000 },
+};
 
 const T0 = 1_700_000_000_000;
 let seqCounter = 0;
@@ -13,24 +21,23 @@ function r(sec: number, v: Partial<VitalsReading>, o: Partial<VitalsReading> = {
     correlationId: `c${seqCounter}`, ...v, ...o,
   };
 }
-function run(readings: readonly VitalsReading[], rules: RuleSet = DEFAULT_RULES, init?: PatientState) {
+function run(readings: readonly VitalsReading[], rules: RuleSet = THRESHOLDS, init?: PatientState) {
   let s = init;
   const events: AlertEvent[] = [];
   for (const x of readings) { const out = step(s, x, rules); s = out.state; events.push(...out.events); }
   return { state: s!, events };
 }
-/** Heart rate once per second from a function of time. */
 const hrSeries = (secs: number, f: (t: number) => number) => Array.from({ length: secs }, (_, t) => r(t, { heartRate: f(t) }));
+const phases = (evs: readonly AlertEvent[], rule?: string) => evs.filter((e) => !rule || e.rule === rule).map((e) => [e.rule, e.phase]);
 
 describe('threshold rule with sustain and hysteresis (event time)', () => {
   it('raises once after the sustain duration and clears once after the clear duration', () => {
     const { events } = run(hrSeries(120, (t) => (t >= 10 && t < 60 ? 145 : 80)));
-    expect(events.map((e) => [e.rule, e.phase])).toEqual([['hr-high', 'start'], ['hr-high', 'end']]);
+    expect(phases(events)).toEqual([['hr-high', 'start'], ['hr-high', 'end']]);
     const [start, end] = events;
     expect(start!.eventTs).toBe(T0 + 20_000); // onset 10 s + sustain 10 s
     expect(start!.onsetTs).toBe(T0 + 10_000);
-    expect(start!.priority).toBe('high');
-    expect(start!.state).toBe('active');
+    expect(start).toMatchObject({ priority: 'high', state: 'active', notify: ['nurse'], ruleVersion: DEFAULTS.version });
     expect(end!.eventTs).toBe(T0 + 70_000); // recovered at 60 s + clear 10 s
     expect(end!.state).toBe('inactive');
     expect(end!.alertId).toBe(start!.alertId);
@@ -45,15 +52,14 @@ describe('threshold rule with sustain and hysteresis (event time)', () => {
   });
 
   it('does not flap while the value hovers inside the hysteresis band', () => {
-    // 145 for 20 s raises; then 127..129 (below 130 but above 125 = 130 - hysteresis) for a minute: still one alert.
     const { events, state } = run(hrSeries(100, (t) => (t < 20 ? 145 : 127 + (t % 3))));
-    expect(events.map((e) => e.phase)).toEqual(['start']);
+    expect(phases(events)).toEqual([['hr-high', 'start']]);
     expect(state.episodes['hr-high']?.kind).toBe('active');
   });
 
   it('a relapse during the clearing time keeps the same alert', () => {
     const { events } = run(hrSeries(100, (t) => (t < 20 ? 145 : t < 25 ? 100 : t < 30 ? 150 : 100)));
-    expect(events.map((e) => e.phase)).toEqual(['start', 'end']);
+    expect(phases(events)).toEqual([['hr-high', 'start'], ['hr-high', 'end']]);
     expect(new Set(events.map((e) => e.alertId)).size).toBe(1);
   });
 
@@ -61,58 +67,176 @@ describe('threshold rule with sustain and hysteresis (event time)', () => {
     ['hr-low', { heartRate: 35 }, { heartRate: 70 }, 10],
     ['spo2-low', { spo2: 86 }, { spo2: 97 }, 15],
     ['sbp-low', { systolicBp: 80 }, { systolicBp: 120 }, 30],
+    ['rr-high', { respRate: 34 }, { respRate: 16 }, 30],
+    ['dbp-high', { diastolicBp: 125 }, { diastolicBp: 80 }, 60],
+    ['temp-high', { temperature: 40.1 }, { temperature: 37 }, 120],
   ] as const)('%s raises after its sustain time', (rule, bad, good, sustain) => {
-    const readings = Array.from({ length: 120 }, (_, t) => r(t, t >= 5 && t < 70 ? bad : good));
+    const readings = Array.from({ length: 700 }, (_, t) => r(t, t >= 5 && t < 300 ? bad : good));
     const { events } = run(readings);
-    expect(events.map((e) => [e.rule, e.phase])).toEqual([[rule, 'start'], [rule, 'end']]);
+    expect(phases(events)).toEqual([[rule, 'start'], [rule, 'end']]);
     expect(events[0]!.eventTs - events[0]!.onsetTs).toBe(sustain * 1000);
   });
 
-  it('ignores readings that lack the rule parameter', () => {
-    const readings = hrSeries(40, () => 145).flatMap((x, i) => [x, r(i + 0.5, { spo2: 97 })]);
-    expect(run(readings).events.map((e) => e.phase)).toEqual(['start']);
+  it('sends at most one update per throttle period while the value worsens', () => {
+    const rules: RuleSet = { ...THRESHOLDS, lifecycle: { ...THRESHOLDS.lifecycle, updateThrottleMs: 30_000 } };
+    const { events } = run(hrSeries(100, (t) => (t < 10 ? 80 : 131 + t)), rules); // worse every second
+    const updates = events.filter((e) => e.phase === 'update');
+    expect(updates.length).toBeGreaterThanOrEqual(2);
+    expect(updates.length).toBeLessThanOrEqual(3);
+    for (let i = 1; i < updates.length; i++) expect(updates[i]!.eventTs - updates[i - 1]!.eventTs).toBeGreaterThanOrEqual(30_000);
   });
 });
 
-describe('determinism and de-duplication', () => {
+describe('alert lifecycle: latching, acknowledgement, silencing, escalation', () => {
+  const LIFE: RuleSet = { ...THRESHOLDS, lifecycle: { ...DEFAULTS.lifecycle, escalateAfterMs: 60_000, latch: ['high'] } };
+  const episode = hrSeries(200, (t) => (t >= 10 && t < 40 ? 145 : 80));
+
+  it('latches a high-priority alert that ended unacknowledged until someone acknowledges it', () => {
+    const { events, state } = run(episode, LIFE);
+    const id = events[0]!.alertId;
+    expect(events.map((e) => [e.phase, e.state])).toEqual([['start', 'active'], ['end', 'latched']]);
+    expect(state.alerts[id]?.state).toBe('latched');
+    const ack = applyAction(state, { actionId: 'a1', alertId: id, patientId: 'p1', wardId: 'icu-1', action: 'ack', durationMs: null, user: 'n1', role: 'nurse', ts: T0 + 300_000 }, LIFE);
+    expect(ack.events.map((e) => [e.phase, e.state, e.actor, e.actorRole])).toEqual([['acknowledged', 'inactive', 'n1', 'nurse']]);
+    expect(ack.state.alerts[id]).toBeUndefined();
+    // The same action delivered again changes nothing.
+    expect(applyAction(ack.state, { actionId: 'a1', alertId: id, patientId: 'p1', wardId: 'icu-1', action: 'ack', durationMs: null, user: 'n1', role: 'nurse', ts: T0 + 301_000 }, LIFE).events).toEqual([]);
+  });
+
+  it('escalates an unacknowledged high-priority alert to the next role, stamped at its due time', () => {
+    const long = hrSeries(200, (t) => (t >= 10 ? 145 : 80));
+    const { events } = run(long, LIFE);
+    const esc = events.filter((e) => e.phase === 'escalate');
+    expect(esc.map((e) => e.notify)).toEqual([['charge_nurse'], ['physician']]);
+    expect(esc.map((e) => e.eventTs - events[0]!.eventTs)).toEqual([60_000, 120_000]);
+  });
+
+  it('does not escalate an acknowledged alert, and silencing is time-boxed', () => {
+    const first = run(hrSeries(30, (t) => (t >= 10 ? 145 : 80)), LIFE);
+    const id = first.events[0]!.alertId;
+    const acked = applyAction(first.state, { actionId: 'x', alertId: id, patientId: 'p1', wardId: 'icu-1', action: 'ack', durationMs: null, user: 'n', role: 'nurse', ts: T0 + 30_000 }, LIFE);
+    const later = run(hrSeries(200, () => 145).map((x) => ({ ...x, ts: x.ts + 31_000 })), LIFE, acked.state);
+    expect(later.events.filter((e) => e.phase === 'escalate')).toEqual([]);
+
+    const silenced = applyAction(first.state, { actionId: 'y', alertId: id, patientId: 'p1', wardId: 'icu-1', action: 'silence', durationMs: 3_600_000, user: 'n', role: 'nurse', ts: T0 + 30_000 }, LIFE);
+    expect(silenced.events[0]).toMatchObject({ phase: 'silenced', silencedUntil: T0 + 30_000 + DEFAULTS.lifecycle.maxSilenceMs });
+  });
+
+  it('escalation does not depend on how often timers run', () => {
+    const base = run(hrSeries(30, (t) => (t >= 10 ? 145 : 80)), LIFE).state;
+    const once = tickPatient(base, T0 + 200_000, LIFE).events.map((e) => [e.phase, e.eventTs]);
+    let s = base;
+    const many: [string, number][] = [];
+    for (let w = T0 + 31_000; w <= T0 + 200_000; w += 7_000) { const t = tickPatient(s, w, LIFE); s = t.state; many.push(...t.events.map((e) => [e.phase, e.eventTs] as [string, number])); }
+    const t = tickPatient(s, T0 + 200_000, LIFE); many.push(...t.events.map((e) => [e.phase, e.eventTs] as [string, number]));
+    expect(many.filter(([p]) => p === 'escalate')).toEqual(once.filter(([p]) => p === 'escalate'));
+  });
+});
+
+describe('NEWS2 alerting', () => {
+  const N2: RuleSet = { ...THRESHOLDS, news2: { ...DEFAULTS.news2, enabled: true, sustainMs: 30_000, clearMs: 60_000 } };
+  const obs = (t: number, o: Partial<VitalsReading>) => r(t, { respRate: 16, spo2: 97, systolicBp: 125, heartRate: 75, temperature: 36.8, consciousness: 'A', onOxygen: false, ...o });
+
+  it('raises at the sustained level with sub-scores, escalates when the level rises, and ends when it falls back', () => {
+    const readings = Array.from({ length: 400 }, (_, t) => {
+      if (t < 20) return obs(t, {});
+      if (t < 120) return obs(t, { respRate: 25 }); // a single 3, total 3: urgent ward-based response
+      if (t < 200) return obs(t, { respRate: 26, spo2: 91, heartRate: 115, systolicBp: 98 }); // 3 + 3 + 2 + 2 = 10 → emergency
+      return obs(t, {});
+    });
+    const { events } = run(readings, N2);
+    const n = events.filter((e) => e.rule === 'news2');
+    expect(n.map((e) => [e.phase, e.priority])).toEqual([['start', 'low'], ['escalate', 'high'], ['end', 'high']]);
+    expect(n[0]!.details).toMatchObject({ total: 3, respRate: 3, spo2: 0, heartRate: 0 });
+    expect(n[1]!.details).toMatchObject({ total: 10, respRate: 3, spo2: 3, heartRate: 2, systolicBp: 2 });
+    expect(n[0]!.eventTs).toBe(T0 + 50_000); // level held from 20 s for 30 s
+  });
+
+  it('is not raised by a short spike', () => {
+    const readings = Array.from({ length: 120 }, (_, t) => obs(t, t >= 30 && t < 40 ? { heartRate: 140, respRate: 26 } : {}));
+    expect(run(readings, N2).events.filter((e) => e.rule === 'news2')).toEqual([]);
+  });
+
+  it('uses SpO2 scale 2 from a patient override', () => {
+    const scale2: RuleSet = { ...N2, news2: { ...N2.news2, spo2Scale: 2 } };
+    const readings = Array.from({ length: 120 }, (_, t) => obs(t, { spo2: 89 }));
+    expect(run(readings, N2).events.filter((e) => e.rule === 'news2').length).toBe(1);
+    expect(run(readings, scale2).events.filter((e) => e.rule === 'news2')).toEqual([]);
+  });
+});
+
+describe('trend rules', () => {
+  const TR: RuleSet = { ...THRESHOLDS, thresholds: [], trends: DEFAULTS.trends };
+  it('raises when systolic BP falls by 40 mmHg within 10 minutes, even above any threshold', () => {
+    const readings = Array.from({ length: 900 }, (_, t) => r(t, { systolicBp: t < 200 ? 150 : Math.max(105, 150 - (t - 200) / 8) }));
+    const { events } = run(readings, TR);
+    expect(phases(events, 'sbp-fall')).toEqual([['sbp-fall', 'start']]);
+    const start = events.find((e) => e.rule === 'sbp-fall')!;
+    expect(start.value).toBeLessThanOrEqual(-40);
+    expect(start.eventTs).toBe(T0 + 520_000); // 150 - (320/8) = 110: a 40 mmHg fall
+  });
+  it('ignores a slow drift over a longer window', () => {
+    const readings = Array.from({ length: 3000 }, (_, t) => r(t, { systolicBp: 150 - t / 60 })); // 50 mmHg in 50 min
+    expect(run(readings, TR).events).toEqual([]);
+  });
+});
+
+describe('technical alarms', () => {
+  const TECH: RuleSet = { ...THRESHOLDS, technical: { ...DEFAULTS.technical } };
+  it('signal loss: on the watermark timer, and from a gap seen at the next reading; cleared when the signal is back', () => {
+    const first = run(hrSeries(10, () => 80), TECH);
+    const t = tickPatient(first.state, T0 + 9_000 + DEFAULTS.technical.signalLossMs, TECH);
+    expect(t.events.map((e) => [e.rule, e.phase, e.eventTs])).toEqual([['signal-loss', 'start', T0 + 9_000 + DEFAULTS.technical.signalLossMs]]);
+    const back = run([r(200, { heartRate: 80 })], TECH, t.state);
+    expect(phases(back.events)).toEqual([['signal-loss', 'end']]);
+    // Without a timer (idle partition or replay): the gap itself yields the same onset.
+    const gap = run([r(200, { heartRate: 80 })], TECH, first.state);
+    expect(gap.events.map((e) => [e.rule, e.phase])).toEqual([['signal-loss', 'start'], ['signal-loss', 'end']]);
+    expect(gap.events[0]!.alertId).toBe(t.events[0]!.alertId);
+  });
+  it('probe off (SpO2 0) is a technical alarm, never a desaturation', () => {
+    const { events } = run(Array.from({ length: 60 }, (_, t) => r(t, { spo2: t >= 10 && t < 40 ? 0 : 97, heartRate: 80 })), TECH);
+    expect(phases(events)).toEqual([['sensor-off', 'start'], ['sensor-off', 'end']]);
+  });
+  it('implausible jumps are kept out of the rules and repeated ones raise a signal-quality alarm', () => {
+    const spikes = Array.from({ length: 90 }, (_, t) => r(t, { heartRate: t % 10 === 5 ? 190 : 80 }));
+    const { events } = run(spikes, { ...TECH, thresholds: THRESHOLDS.thresholds.map((x) => (x.id === 'hr-high' ? { ...x, sustainMs: 0 } : x)) });
+    expect(events.filter((e) => e.rule === 'hr-high')).toEqual([]); // every spike was screened out
+    expect(phases(events, 'artifact')).toEqual([['artifact', 'start']]);
+  });
+});
+
+describe('determinism, de-duplication and restore', () => {
   const episode = hrSeries(120, (t) => (t >= 10 && t < 60 ? 145 : 80));
 
-  it('gives the same events with the same ids on every run', () => {
-    const a = run(episode).events;
-    const b = run(episode).events;
-    expect(b).toEqual(a);
-    expect(a[0]!.alertId).toBe(alertIdOf('p1', 'hr-high', T0 + 10_000));
-    expect(a[0]!.eventId).toBe(`${a[0]!.alertId}:start`);
+  it('gives the same events with the same ids on every run, with the default rules', () => {
+    const a = run(episode, DEFAULTS).events;
+    expect(run(episode, DEFAULTS).events).toEqual(a);
+    const start = a.find((e) => e.rule === 'hr-high' && e.phase === 'start')!;
+    expect(start.alertId).toBe(alertIdOf('p1', 'hr-high', start.onsetTs));
+    expect(new Set(a.map((e) => e.eventId)).size).toBe(a.length);
   });
 
   it('duplicated readings (same deviceId and seq) do not change the alert output', () => {
     const dup = episode.flatMap((x, i) => (i % 3 === 0 ? [x, x] : [x]));
-    const replayedTail = [...episode, ...episode.slice(30, 90)];
-    expect(run(dup).events).toEqual(run(episode).events);
-    expect(run(replayedTail).events).toEqual(run(episode).events);
+    expect(run(dup, DEFAULTS).events).toEqual(run(episode, DEFAULTS).events);
+    expect(run([...episode, ...episode.slice(30, 90)], DEFAULTS).events).toEqual(run(episode, DEFAULTS).events);
   });
 
-  it('reprocessing after a crash from restored state emits nothing new', () => {
-    const first = run(episode.slice(0, 70));
-    const restored = JSON.parse(JSON.stringify({ ...first.state, devices: {} })) as PatientState; // episodes survive
-    const again = run(episode.slice(50, 70), DEFAULT_RULES, { ...restored, devices: first.state.devices });
-    expect(again.events).toEqual([]);
+  it('state survives the changelog encoding: reprocessing after restore emits nothing new', () => {
+    const first = run(episode.slice(0, 70), DEFAULTS);
+    const restored = decodeState(encodeState(first.state));
+    expect(restored).toEqual(first.state);
+    expect(run(episode.slice(50, 70), DEFAULTS, restored).events).toEqual([]);
+    expect(run(episode.slice(70), DEFAULTS, restored).events).toEqual(run(episode, DEFAULTS).events.filter((e) => e.eventTs >= T0 + 70_000));
   });
 
   it('reports late readings without moving the rules backwards', () => {
     const s = run(hrSeries(30, () => 80)).state;
-    const out = step(s, r(5, { heartRate: 200 }), DEFAULT_RULES);
+    const out = step(s, r(5, { heartRate: 200 }), THRESHOLDS);
     expect(out.verdict).toBe('late');
     expect(out.events).toEqual([]);
     expect(out.state.lastTs).toBe(s.lastTs);
-  });
-
-  it('keeps episodes of different patients apart', () => {
-    const a = hrSeries(40, () => 145);
-    const b = a.map((x) => ({ ...x, patientId: 'p2', deviceId: 'mon-2' }));
-    const ea = run(a).events;
-    const eb = run(b).events;
-    expect(ea[0]!.alertId).not.toBe(eb[0]!.alertId);
   });
 });
 
@@ -123,13 +247,13 @@ describe('sequence memory', () => {
     expect(see(1, 1)).toBe('new');
     expect(see(1, 1)).toBe('duplicate');
     expect(see(3, 3)).toBe('new');
-    expect(see(2, 2)).toBe('new'); // out of order but unseen
+    expect(see(2, 2)).toBe('new');
     expect(see(2, 2)).toBe('duplicate');
     expect(see(5000, 5000)).toBe('new');
-    expect(see(3, 3)).toBe('stale'); // older than the window, old event time
+    expect(see(3, 3)).toBe('stale');
     expect(see(4999, 4999)).toBe('new');
     expect(see(5000 - WINDOW + 1, 10)).toBe('new');
-    expect(see(1, 9000)).toBe('restart'); // counter reset: newer event time
+    expect(see(1, 9000)).toBe('restart');
     expect(see(1, 9000)).toBe('duplicate');
     expect(m.bits.length).toBe(WINDOW / 8);
   });
