@@ -23,7 +23,7 @@ import { VITAL_NAMES } from '../schemas/records.ts';
 import { emptyMemory, observe, type SeqMemory, type Verdict } from './dedup.ts';
 import * as life from './lifecycle.ts';
 import { news2, type News2Level } from './news2.ts';
-import type { RuleSet, ThresholdRule } from './rulebook.ts';
+import type { RuleSet, ThresholdRule, TrendRule } from './rulebook.ts';
 
 // ---------------------------------------------------------------- episode state machine
 
@@ -168,16 +168,46 @@ class Acc {
   take(o: life.Out): void { this.alerts = o.alerts; if (o.events.length) this.events.push(...o.events); }
 }
 
-function thresholdMessage(rule: ThresholdRule, v: number, onset: number, ts: number): string {
-  return `${rule.label}: ${rule.parameter} ${v} ${rule.op === 'above' ? '>' : '<'} ${rule.threshold} for ${Math.round((ts - onset) / 1000)} s`;
+/** What an alert from a condition rule says about itself (no closures: this runs per reading). */
+interface ConditionMeta {
+  readonly kind: 'threshold' | 'trend';
+  readonly rule: string; readonly label: string; readonly priority: AlertPriority; readonly parameter: string; readonly threshold: number;
+  readonly op: 'above' | 'below'; readonly windowMs: number;
 }
 
-function runCondition(acc: Acc, cond: Condition, meta: { rule: string; label: string; priority: AlertPriority; parameter: string; threshold: number; msg: (v: number, onset: number) => string },
-  cur: EpisodeState, v: number, ts: number): EpisodeState {
+function onsetMessage(m: ConditionMeta, v: number, onset: number, ts: number, current: number): string {
+  if (m.kind === 'trend') return `${m.label}: ${m.parameter} ${v >= 0 ? '+' : ''}${Math.round(v)} within ${Math.round(m.windowMs / 60000)} min (now ${current})`;
+  return `${m.label}: ${m.parameter} ${v} ${m.op === 'above' ? '>' : '<'} ${m.threshold} for ${Math.round((ts - onset) / 1000)} s`;
+}
+
+const thresholdMeta = new WeakMap<ThresholdRule, ConditionMeta>();
+function metaOfThreshold(r: ThresholdRule): ConditionMeta {
+  let m = thresholdMeta.get(r);
+  if (!m) thresholdMeta.set(r, (m = { kind: 'threshold', rule: r.id, label: r.label, priority: r.priority, parameter: r.parameter, threshold: r.threshold, op: r.op, windowMs: 0 }));
+  return m;
+}
+const trendMeta = new WeakMap<TrendRule, { meta: ConditionMeta; cond: Condition; key: string; width: number }>();
+function metaOfTrend(r: TrendRule) {
+  let m = trendMeta.get(r);
+  if (!m) {
+    const op = r.change < 0 ? 'below' : 'above';
+    m = {
+      meta: { kind: 'trend', rule: r.id, label: r.label, priority: r.priority, parameter: r.parameter, threshold: r.change, op, windowMs: r.windowMs },
+      cond: { id: r.id, op, threshold: r.change, hysteresis: Math.abs(r.change) / 2, sustainMs: 0, clearMs: 60_000, inclusive: true },
+      key: `trend:${r.id}`,
+      width: Math.max(1000, Math.floor(r.windowMs / 10)),
+    };
+    trendMeta.set(r, m);
+  }
+  return m;
+}
+
+function runCondition(acc: Acc, cond: Condition, meta: ConditionMeta, cur: EpisodeState, v: number, ts: number, current: number): EpisodeState {
   const out = stepEpisode(cur, v, ts, cond, acc.ctx.patientId);
   const next = out.next;
+  if (out.phase === undefined) return next;
   if (out.phase === 'start' && next.kind === 'active') {
-    acc.take(life.onset(acc.alerts, acc.ctx, { alertId: next.alertId, rule: meta.rule, label: meta.label, priority: meta.priority, onsetTs: next.onset, parameter: meta.parameter, value: v, threshold: meta.threshold, message: meta.msg(v, next.onset) }, ts));
+    acc.take(life.onset(acc.alerts, acc.ctx, { alertId: next.alertId, rule: meta.rule, label: meta.label, priority: meta.priority, onsetTs: next.onset, parameter: meta.parameter, value: v, threshold: meta.threshold, message: onsetMessage(meta, v, next.onset, ts, current) }, ts));
   } else if (out.phase === 'worse' && next.kind === 'active') {
     acc.take(life.worse(acc.alerts, acc.ctx, next.alertId, v, ts, `${meta.label} worse: ${meta.parameter} ${v}`));
   } else if (out.phase === 'end' && (cur.kind === 'active' || cur.kind === 'clearing')) {
@@ -255,7 +285,8 @@ export function step(prev: PatientState | undefined, r: VitalsReading, rules: Ru
     }
     accepted[name] = v;
   }
-  const recentArtifacts = artifacts.filter((t) => ts - t <= ARTIFACT_WINDOW_MS).length;
+  let recentArtifacts = 0;
+  for (const t of artifacts) if (ts - t <= ARTIFACT_WINDOW_MS) recentArtifacts++;
   acc.st = { ...acc.st, raw, artifacts };
   if (recentArtifacts >= ARTIFACT_ALERT_COUNT) technicalOnset(acc, 'artifact', 'artifact', 'low', ts, ts, `Signal quality: ${recentArtifacts} artifacts within 60 s`);
   else if (recentArtifacts === 0) technicalClear(acc, 'artifact', ts, 'Signal quality restored');
@@ -266,37 +297,42 @@ export function step(prev: PatientState | undefined, r: VitalsReading, rules: Ru
     const v = accepted[rule.parameter];
     if (v === undefined) continue;
     const cur = acc.st.episodes[rule.id] ?? NORMAL;
-    const next = runCondition(acc, rule, { rule: rule.id, label: rule.label, priority: rule.priority, parameter: rule.parameter, threshold: rule.threshold, msg: (x, onset) => thresholdMessage(rule, x, onset, ts) }, cur, v, ts);
+    const next = runCondition(acc, rule, metaOfThreshold(rule), cur, v, ts, v);
     if (next !== cur) (episodes ??= { ...acc.st.episodes })[rule.id] = next;
   }
 
-  // Trend rules: change against the extreme of the window (max for falls, min for rises).
+  // Trend rules: change against the extreme of the window (max for falls, min for rises),
+  // kept as 10 buckets of min/max per window.
   let buckets: Record<string, readonly Bucket[]> | null = null;
   for (const rule of rules.trends) {
     const v = accepted[rule.parameter];
     if (v === undefined) continue;
-    const width = Math.max(1000, Math.floor(rule.windowMs / 20));
-    const bt = ts - (ts % width);
-    const old = (acc.st.buckets[rule.id] ?? []).filter((b) => b.t > ts - rule.windowMs);
-    const ref = old.length ? (rule.change < 0 ? Math.max(...old.map((b) => b.max)) : Math.min(...old.map((b) => b.min))) : v;
-    const last = old.at(-1);
-    const nb = last && last.t === bt ? [...old.slice(0, -1), { t: bt, min: Math.min(last.min, v), max: Math.max(last.max, v) }] : [...old, { t: bt, min: v, max: v }];
-    (buckets ??= { ...acc.st.buckets })[rule.id] = nb;
-    const delta = v - ref;
-    const key = `trend:${rule.id}`;
-    const cond: Condition = { id: rule.id, op: rule.change < 0 ? 'below' : 'above', threshold: rule.change, hysteresis: Math.abs(rule.change) / 2, sustainMs: 0, clearMs: 60_000, inclusive: true };
-    const cur = acc.st.episodes[key] ?? NORMAL;
-    const next = runCondition(acc, cond, {
-      rule: rule.id, label: rule.label, priority: rule.priority, parameter: rule.parameter, threshold: rule.change,
-      msg: (x) => `${rule.label}: ${rule.parameter} ${x >= 0 ? '+' : ''}${Math.round(x)} within ${Math.round(rule.windowMs / 60000)} min (now ${v})`,
-    }, cur, delta, ts);
-    if (next !== cur) (episodes ??= { ...acc.st.episodes })[key] = next;
+    const m = metaOfTrend(rule);
+    const bt = ts - (ts % m.width);
+    const prevB = acc.st.buckets[rule.id] ?? [];
+    let ref = v;
+    let keep = 0;
+    for (let i = prevB.length - 1; i >= 0; i--) {
+      const b = prevB[i]!;
+      if (b.t <= ts - rule.windowMs) break;
+      keep++;
+      if (rule.change < 0 ? b.max > ref : b.min < ref) ref = rule.change < 0 ? b.max : b.min;
+    }
+    const kept = keep === prevB.length ? prevB : prevB.slice(prevB.length - keep);
+    const last = kept.at(-1);
+    let nb: readonly Bucket[];
+    if (last && last.t === bt) nb = v >= last.min && v <= last.max ? kept : [...kept.slice(0, -1), { t: bt, min: Math.min(last.min, v), max: Math.max(last.max, v) }];
+    else nb = [...kept, { t: bt, min: v, max: v }];
+    if (nb !== prevB) (buckets ??= { ...acc.st.buckets })[rule.id] = nb;
+    const cur = acc.st.episodes[m.key] ?? NORMAL;
+    const next = runCondition(acc, m.cond, m.meta, cur, v - ref, ts, v);
+    if (next !== cur) (episodes ??= { ...acc.st.episodes })[m.key] = next;
   }
   if (episodes) for (const [k, e] of Object.entries(episodes)) if (e.kind === 'normal') delete episodes[k];
 
   // Latest clinically usable observations, for NEWS2 and the status topic.
   const obs: Partial<Record<VitalName, Obs>> = { ...acc.st.obs };
-  for (const [k, v] of Object.entries(accepted) as [VitalName, number][]) obs[k] = { v, ts };
+  for (const k of VITAL_NAMES) { const v = accepted[k]; if (v !== undefined) obs[k] = { v, ts }; }
   acc.st = {
     ...acc.st,
     episodes: episodes ?? acc.st.episodes,
@@ -313,11 +349,16 @@ export function step(prev: PatientState | undefined, r: VitalsReading, rules: Ru
 
 function runNews2(acc: Acc, rules: RuleSet, ts: number): void {
   const cfg = rules.news2;
-  const fresh = <T>(o: { v: T; ts: number } | null | undefined): T | null => (o && ts - o.ts <= cfg.freshnessMs ? o.v : null);
   const o = acc.st.obs;
+  const f = ts - cfg.freshnessMs;
   const s = news2({
-    respRate: fresh(o.respRate), spo2: fresh(o.spo2), onOxygen: fresh(acc.st.onOxygen), systolicBp: fresh(o.systolicBp),
-    heartRate: fresh(o.heartRate), consciousness: fresh(acc.st.consciousness), temperature: fresh(o.temperature),
+    respRate: o.respRate && o.respRate.ts >= f ? o.respRate.v : null,
+    spo2: o.spo2 && o.spo2.ts >= f ? o.spo2.v : null,
+    onOxygen: acc.st.onOxygen && acc.st.onOxygen.ts >= f ? acc.st.onOxygen.v : null,
+    systolicBp: o.systolicBp && o.systolicBp.ts >= f ? o.systolicBp.v : null,
+    heartRate: o.heartRate && o.heartRate.ts >= f ? o.heartRate.v : null,
+    consciousness: acc.st.consciousness && acc.st.consciousness.ts >= f ? acc.st.consciousness.v : null,
+    temperature: o.temperature && o.temperature.ts >= f ? o.temperature.v : null,
   }, cfg.spo2Scale);
   const details: Record<string, number> = { total: s.total, ...s.subScores };
   const cur = acc.st.news2;

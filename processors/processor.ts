@@ -5,14 +5,16 @@
  *   for each consumed batch of partition p (of `vitals` or `alert-actions`):
  *     1. put readings back in event-time order per patient (allowed lateness), step each one
  *        through the engine, apply actions, run event-time timers
- *     2. produce, in one acks=all request: alert events → alerts[p], changed patient states →
- *        processor-state[p] (compacted changelog), latest status → patient-status[p],
- *        too-late readings → vitals.late[p]
- *     3. only then commit the consumer offset
- *   A crash between 2 and 3 reprocesses records whose effect is already in the changelog: the
- *   restored de-duplication memory (readings) and action ids (actions) recognize them. A crash
- *   inside 2 can re-emit an event; its eventId is derived from the alert, so consumers that
- *   de-duplicate on eventId (the gateway does) see it once.
+ *     2. produce alert events → alerts[p] and too-late readings → vitals.late[p] (acks=all),
+ *        at once: alerts are never held back for a commit
+ *   every COMMIT_INTERVAL_MS per partition (like Kafka Streams' commit interval):
+ *     3. produce changed patient states → processor-state[p] (compacted changelog) and their
+ *        status → patient-status[p], then commit the consumer offset
+ *   State and offset are committed together, so after a crash the restored state matches the
+ *   offset it resumes from; the readings since then are processed again and regenerate the
+ *   same alert events with the same ids (the engine is deterministic), which consumers that
+ *   de-duplicate on eventId (the gateway does) see once. Repeated actions are recognized by
+ *   their actionId in the restored state.
  *   Readings held in the reorder buffer are not yet in the changelog, so the committed offset
  *   never passes the oldest buffered reading: they are re-read after a crash.
  *
@@ -50,8 +52,16 @@ export interface Processor {
 
 interface Buffered { readonly r: VitalsReading; readonly raw: Buffer; readonly offset: bigint; readonly arrived: number }
 
+/** State and offsets are committed together at most this often per partition. */
+export const COMMIT_INTERVAL_MS = 1000;
+
 interface PartitionState {
   readonly patients: Map<string, PatientState>;
+  /** Patients changed since the last commit. */
+  readonly dirty: Set<string>;
+  lastCommit: number;
+  /** Offsets to commit next, by topic. */
+  readonly pending: Map<string, string>;
   /** Reorder buffer per patient, sorted by (ts, seq). */
   readonly buffer: Map<string, Buffered[]>;
   readonly newest: Map<string, number>;
@@ -111,7 +121,7 @@ export async function startProcessor(o: {
     const fresh = partitions.filter((p) => !parts.has(p));
     if (fresh.length === 0) return;
     const got = await readToEnd(o.kafka, topics.processorState, new Set(fresh));
-    for (const p of fresh) parts.set(p, { patients: new Map(), buffer: new Map(), newest: new Map(), watermark: 0, lastTick: 0, consumed: -1n });
+    for (const p of fresh) parts.set(p, { patients: new Map(), dirty: new Set(), lastCommit: Date.now(), pending: new Map(), buffer: new Map(), newest: new Map(), watermark: 0, lastTick: 0, consumed: -1n });
     for (const [pid, { partition, value }] of got) {
       try { parts.get(partition)?.patients.set(pid, decodeState(value)); } catch (e) { log.error('undecodable processor state skipped', { err: e as Error, partition }); }
     }
@@ -165,22 +175,14 @@ export async function startProcessor(o: {
     return min;
   };
 
+  /** Step 2: alert events and late readings go out at once. */
   const flush = async (p: number, ps: PartitionState, out: Output, commit: { topic: string; offset: string } | null) => {
     const topicMessages = [];
     if (out.alerts.length) topicMessages.push({ topic: topics.alerts, messages: out.alerts });
     if (out.late.length) topicMessages.push({ topic: topics.lateReadings, messages: out.late });
-    if (out.changed.size) {
-      const states: Message[] = [];
-      const statuses: Message[] = [];
-      for (const pid of out.changed) {
-        const s = ps.patients.get(pid);
-        if (!s) continue;
-        states.push({ key: pid, value: encodeState(s), partition: p });
-        statuses.push({ key: pid, value: codec.encode('status', statusOf(s)), partition: p });
-      }
-      topicMessages.push({ topic: topics.processorState, messages: states }, { topic: topics.patientStatus, messages: statuses });
-    }
     if (topicMessages.length) await producer.sendBatch({ acks: -1, topicMessages });
+    for (const pid of out.changed) ps.dirty.add(pid);
+    if (commit) ps.pending.set(commit.topic, commit.offset);
     const now = Date.now();
     for (const ev of out.events) {
       metrics?.alertEvents.inc({ phase: ev.phase, priority: ev.priority });
@@ -188,7 +190,28 @@ export async function startProcessor(o: {
       log.info('alert event', { alertId: ev.alertId, rule: ev.rule, phase: ev.phase, priority: ev.priority, wardId: ev.wardId, correlationId: ev.correlationId });
     }
     if (out.events.length) o.onEvents?.(out.events);
-    if (commit) await consumer.commitOffsets([{ topic: commit.topic, partition: p, offset: commit.offset }]);
+    if (now - ps.lastCommit >= COMMIT_INTERVAL_MS) await commitPartition(p, ps);
+  };
+
+  /** Step 3: changed states and statuses, then the offsets they correspond to. */
+  const commitPartition = async (p: number, ps: PartitionState) => {
+    ps.lastCommit = Date.now();
+    if (ps.dirty.size) {
+      const states: Message[] = [];
+      const statuses: Message[] = [];
+      for (const pid of ps.dirty) {
+        const s = ps.patients.get(pid);
+        if (!s) continue;
+        states.push({ key: pid, value: encodeState(s), partition: p });
+        statuses.push({ key: pid, value: codec.encode('status', statusOf(s)), partition: p });
+      }
+      await producer.sendBatch({ acks: -1, topicMessages: [{ topic: topics.processorState, messages: states }, { topic: topics.patientStatus, messages: statuses }] });
+      ps.dirty.clear();
+    }
+    if (ps.pending.size) {
+      await consumer.commitOffsets([...ps.pending].map(([topic, offset]) => ({ topic, partition: p, offset })));
+      ps.pending.clear();
+    }
     metrics?.patients.set([...parts.values()].reduce((n, x) => n + x.patients.size, 0));
   };
 
@@ -211,15 +234,17 @@ export async function startProcessor(o: {
     if (closed) return;
     void restoring.then(() => serial(async () => {
       for (const [p, ps] of parts) {
-        if (ps.buffer.size === 0) continue;
-        const out = newOutput();
-        release(ps, p, out, false);
-        if (out.changed.size || out.alerts.length || out.late.length) {
-          try {
-            const oldest = oldestBuffered(ps);
-            await flush(p, ps, out, oldest === null ? { topic: topics.vitals, offset: (ps.consumed + 1n).toString() } : { topic: topics.vitals, offset: oldest.toString() });
-          } catch (e) { log.warn('idle flush failed; will retry', { err: e as Error }); }
-        }
+        try {
+          if (ps.buffer.size > 0) {
+            const out = newOutput();
+            release(ps, p, out, false);
+            if (out.changed.size || out.alerts.length || out.late.length) {
+              const oldest = oldestBuffered(ps);
+              await flush(p, ps, out, { topic: topics.vitals, offset: (oldest ?? ps.consumed + 1n).toString() });
+            }
+          }
+          if ((ps.dirty.size || ps.pending.size) && Date.now() - ps.lastCommit >= COMMIT_INTERVAL_MS) await commitPartition(p, ps);
+        } catch (e) { log.warn('idle flush failed; will retry', { err: e as Error }); }
       }
     }));
   }, 250);
@@ -286,6 +311,8 @@ export async function startProcessor(o: {
     async close() {
       closed = true;
       clearInterval(idleFlush);
+      // Graceful stop: commit what is done, so a successor does not redo it.
+      await serial(async () => { for (const [p, ps] of parts) await commitPartition(p, ps).catch((e) => log.warn('final commit failed', { err: e as Error })); });
       watcher?.close();
       await consumer.disconnect();
       await producer.disconnect();
