@@ -17,6 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Message, Producer } from 'kafkajs';
 import { WardstreamError } from '../common/errors.ts';
+import { sendChunked } from '../common/kafka.ts';
 import type { Logger } from '../common/log.ts';
 import type { Codec } from '../schemas/codec.ts';
 import { partitionForWard, type Topics } from '../schemas/topics.ts';
@@ -107,7 +108,7 @@ export class Ingestor {
       }
       const t0 = performance.now();
       try {
-        await this.o.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+        await sendChunked(this.o.producer, [...byTopic].map(([topic, messages]) => ({ topic, messages })));
         const t1 = this.now();
         this.o.metrics?.kafkaSend.observe((performance.now() - t0) / 1000);
         this.o.metrics?.batchSize.observe(batch.length);

@@ -8,7 +8,7 @@
  * used: kafkajs documents it as experimental; duplicates from retries are removed downstream
  * by (deviceId, seq) and by alert eventId.
  */
-import { Kafka, logLevel, type Admin, type ITopicConfig, type Producer, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type ITopicConfig, type Message, type Producer, type logCreator } from 'kafkajs';
 import { createLogger } from './log.ts';
 import type { Config } from './config.ts';
 import { topicNames, type Topics } from '../schemas/topics.ts';
@@ -137,4 +137,36 @@ export async function readToEnd(kafka: Kafka, topic: string, partitions?: Readon
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * sendBatch, split so that no request carries more than ~`maxBytes` of values: a broker
+ * refuses a record batch over its message.max.bytes (1 MiB by default), which a backlog of
+ * patient states easily exceeds. Chunks go out in order, one at a time, so per-partition
+ * order is kept.
+ */
+export async function sendChunked(producer: Producer, topicMessages: { topic: string; messages: Message[] }[], maxBytes = 512 * 1024): Promise<void> {
+  let chunk: { topic: string; messages: Message[] }[] = [];
+  let size = 0;
+  const send = async () => {
+    if (chunk.length) await producer.sendBatch({ acks: -1, topicMessages: chunk });
+    chunk = [];
+    size = 0;
+  };
+  for (const tm of topicMessages) {
+    let cur: Message[] = [];
+    chunk.push({ topic: tm.topic, messages: cur });
+    for (const m of tm.messages) {
+      const n = (m.value ? (m.value as Buffer).length : 0) + 64;
+      if (size + n > maxBytes && size > 0) {
+        await send();
+        cur = [];
+        chunk.push({ topic: tm.topic, messages: cur });
+      }
+      cur.push(m);
+      size += n;
+    }
+  }
+  chunk = chunk.filter((c) => c.messages.length > 0);
+  await send();
 }

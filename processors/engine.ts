@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import type { Acvpu, AlertAction, AlertEvent, AlertPriority, VitalName, VitalsReading } from '../schemas/records.ts';
 import { VITAL_NAMES } from '../schemas/records.ts';
 import { emptyMemory, observe, type SeqMemory, type Verdict } from './dedup.ts';
+import { PRIORITY_RANK } from './lifecycle.ts';
 import * as life from './lifecycle.ts';
 import { news2, type News2Level } from './news2.ts';
 import type { RuleSet, ThresholdRule, TrendRule } from './rulebook.ts';
@@ -111,7 +112,7 @@ export interface Obs { readonly v: number; readonly ts: number }
 export type News2Episode =
   | { readonly kind: 'normal' }
   | { readonly kind: 'pending'; readonly since: number }
-  | { readonly kind: 'active'; readonly alertId: string; readonly level: News2Level; readonly total: number }
+  | { readonly kind: 'active'; readonly alertId: string; readonly level: News2Level; readonly total: number; readonly lowerSince?: number }
   | { readonly kind: 'clearing'; readonly alertId: string; readonly level: News2Level; readonly total: number; readonly since: number };
 
 export interface PatientState {
@@ -133,6 +134,8 @@ export interface PatientState {
   readonly news2Last: { readonly total: number; readonly level: News2Level; readonly sub: Readonly<Record<string, number>> } | null;
   /** Event times of recent artifacts (at most 10). */
   readonly artifacts: readonly number[];
+  /** Event time since when the SpO2 probe reports no signal (null: it does). */
+  readonly sensorOffSince: number | null;
   /** Open technical alerts by kind. */
   readonly tech: Readonly<{ signalLoss?: string; sensorOff?: string; artifact?: string }>;
   readonly alerts: life.Alerts;
@@ -148,7 +151,7 @@ const ARTIFACT_ALERT_COUNT = 3;
 export function initialState(r: Pick<VitalsReading, 'patientId' | 'wardId' | 'bed'>): PatientState {
   return {
     patientId: r.patientId, wardId: r.wardId, bed: r.bed, lastTs: 0, devices: {}, episodes: {}, buckets: {}, obs: {}, raw: {},
-    consciousness: null, onOxygen: null, news2: { kind: 'normal' }, news2Last: null, artifacts: [], tech: {}, alerts: {}, actions: [],
+    consciousness: null, onOxygen: null, news2: { kind: 'normal' }, news2Last: null, artifacts: [], sensorOffSince: null, tech: {}, alerts: {}, actions: [],
   };
 }
 
@@ -193,7 +196,7 @@ function metaOfTrend(r: TrendRule) {
     const op = r.change < 0 ? 'below' : 'above';
     m = {
       meta: { kind: 'trend', rule: r.id, label: r.label, priority: r.priority, parameter: r.parameter, threshold: r.change, op, windowMs: r.windowMs },
-      cond: { id: r.id, op, threshold: r.change, hysteresis: Math.abs(r.change) / 2, sustainMs: 0, clearMs: 60_000, inclusive: true },
+      cond: { id: r.id, op, threshold: r.change, hysteresis: Math.abs(r.change) / 2, sustainMs: r.sustainMs, clearMs: 60_000, inclusive: true },
       key: `trend:${r.id}`,
       width: Math.max(1000, Math.floor(r.windowMs / 10)),
     };
@@ -274,10 +277,15 @@ export function step(prev: PatientState | undefined, r: VitalsReading, rules: Ru
     const before = raw[name];
     raw[name] = { v, ts };
     if (name === 'spo2' && v <= 0) { // a living patient has no SpO2 of 0: the probe is off
-      technicalOnset(acc, 'sensorOff', 'sensor-off', 'low', ts, ts, 'SpO2 probe off or no signal', 'spo2');
+      const since = acc.st.sensorOffSince ?? ts;
+      if (acc.st.sensorOffSince === null) acc.st = { ...acc.st, sensorOffSince: ts };
+      if (ts - since >= tech.sensorOffMs) technicalOnset(acc, 'sensorOff', 'sensor-off', 'low', since, ts, 'SpO2 probe off or no signal', 'spo2');
       continue;
     }
-    if (name === 'spo2') technicalClear(acc, 'sensorOff', ts, 'SpO2 signal back');
+    if (name === 'spo2') {
+      if (acc.st.sensorOffSince !== null) acc.st = { ...acc.st, sensorOffSince: null };
+      technicalClear(acc, 'sensorOff', ts, 'SpO2 signal back');
+    }
     const maxJump = tech.maxJump[name];
     if (maxJump !== undefined && before && ts - before.ts <= tech.jumpWindowMs && Math.abs(v - before.v) > maxJump) {
       artifacts = [...artifacts.slice(-9), ts]; // implausible jump: motion artifact, kept out of the rules
@@ -380,10 +388,23 @@ function runNews2(acc: Acc, rules: RuleSet, ts: number): void {
         else if (ts - cur.since >= cfg.clearMs) next = endNews2(acc, cur.alertId, ts, msg);
         break;
       }
-      const p = NEWS2_PRIORITY[s.level]!;
-      if (s.level !== cur.level) acc.take(life.reprioritize(acc.alerts, acc.ctx, cur.alertId, p, s.total, ts, msg, details));
-      else if (s.total > cur.total) acc.take(life.worse(acc.alerts, acc.ctx, cur.alertId, s.total, ts, msg, details));
-      next = { kind: 'active', alertId: cur.alertId, level: s.level, total: s.level !== cur.level ? s.total : Math.max(cur.total, s.total) };
+      const rank = (l: News2Level) => PRIORITY_RANK[NEWS2_PRIORITY[l]!];
+      if (rank(s.level) > rank(cur.level)) {
+        // Up at once: a worse response level is news.
+        acc.take(life.reprioritize(acc.alerts, acc.ctx, cur.alertId, NEWS2_PRIORITY[s.level]!, s.total, ts, msg, details));
+        next = { kind: 'active', alertId: cur.alertId, level: s.level, total: s.total };
+      } else if (rank(s.level) < rank(cur.level)) {
+        // Down only after the lower level held for deescalateMs: a score that flaps between two
+        // levels must not page people every time it crosses.
+        const since = cur.kind === 'active' && cur.lowerSince !== undefined ? cur.lowerSince : ts;
+        if (ts - since >= cfg.deescalateMs) {
+          acc.take(life.reprioritize(acc.alerts, acc.ctx, cur.alertId, NEWS2_PRIORITY[s.level]!, s.total, ts, msg, details));
+          next = { kind: 'active', alertId: cur.alertId, level: s.level, total: s.total };
+        } else next = { kind: 'active', alertId: cur.alertId, level: cur.level, total: cur.total, lowerSince: since };
+      } else {
+        if (s.total > cur.total) acc.take(life.worse(acc.alerts, acc.ctx, cur.alertId, s.total, ts, msg, details));
+        next = { kind: 'active', alertId: cur.alertId, level: cur.level, total: Math.max(cur.total, s.total) };
+      }
       break;
     }
   }

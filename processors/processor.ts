@@ -31,7 +31,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../common/config.ts';
-import { createProducer, readToEnd, type Message } from '../common/kafka.ts';
+import { createProducer, readToEnd, sendChunked, type Message } from '../common/kafka.ts';
 import type { Logger } from '../common/log.ts';
 import type { prom } from '../common/metrics.ts';
 import type { Codec } from '../schemas/codec.ts';
@@ -53,7 +53,7 @@ export interface Processor {
 interface Buffered { readonly r: VitalsReading; readonly raw: Buffer; readonly offset: bigint; readonly arrived: number }
 
 /** State and offsets are committed together at most this often per partition. */
-export const COMMIT_INTERVAL_MS = 1000;
+export const COMMIT_INTERVAL_MS = Number(process.env.PROCESSOR_COMMIT_INTERVAL_MS ?? 5000);
 
 interface PartitionState {
   readonly patients: Map<string, PatientState>;
@@ -104,7 +104,7 @@ export async function startProcessor(o: {
   const groupId = o.groupId ?? `${o.config.kafkaTopicPrefix}wardstream-processor`;
   const producer = createProducer(o.kafka);
   await producer.connect();
-  const consumer = o.kafka.consumer({ groupId, maxWaitTimeInMs: 50, sessionTimeout: 10_000, heartbeatInterval: 1000, maxBytesPerPartition: 4 << 20 });
+  const consumer = o.kafka.consumer({ groupId, maxWaitTimeInMs: 50, sessionTimeout: 6_000, heartbeatInterval: 500, maxBytesPerPartition: 4 << 20 });
   await consumer.connect();
   await consumer.subscribe({ topics: [topics.vitals, topics.alertActions], fromBeginning: true });
 
@@ -135,7 +135,12 @@ export async function startProcessor(o: {
     for (const p of [...parts.keys()]) if (!assigned.includes(p)) parts.delete(p); // revoked: another instance owns it now
     restoring = restoring.then(() => restore(assigned));
   });
-  consumer.on(consumer.events.CRASH, (e) => log.error('processor consumer crashed', { err: e.payload.error }));
+  consumer.on(consumer.events.CRASH, (e) => {
+    // kafkajs restarts on retriable errors by itself; after a non-retriable one the consumer
+    // is gone, so the process reports unhealthy (orchestrators restart it on /healthz).
+    if (!e.payload.restart) joined = false;
+    log.error('processor consumer crashed', { err: e.payload.error, restart: e.payload.restart });
+  });
 
   /** Everything a batch produces, sent in one request before the offset commit. */
   interface Output { alerts: Message[]; late: Message[]; changed: Set<string>; events: AlertEvent[] }
@@ -147,9 +152,12 @@ export async function startProcessor(o: {
     }
   };
 
-  const release = (ps: PartitionState, p: number, out: Output, force: boolean) => {
+  /** Releases ordered readings of `only` (the patients of this batch) or of every buffered patient. */
+  const release = (ps: PartitionState, p: number, out: Output, force: boolean, only?: ReadonlySet<string>) => {
     const now = Date.now();
-    for (const [pid, list] of ps.buffer) {
+    for (const pid of only ?? [...ps.buffer.keys()]) {
+      const list = ps.buffer.get(pid);
+      if (!list) continue;
       const lateness = book.forPatient(list[0]!.r.wardId, pid).technical.allowedLatenessMs;
       const horizon = Math.max((ps.newest.get(pid) ?? 0) - lateness, ps.watermark);
       let n = 0;
@@ -180,7 +188,7 @@ export async function startProcessor(o: {
     const topicMessages = [];
     if (out.alerts.length) topicMessages.push({ topic: topics.alerts, messages: out.alerts });
     if (out.late.length) topicMessages.push({ topic: topics.lateReadings, messages: out.late });
-    if (topicMessages.length) await producer.sendBatch({ acks: -1, topicMessages });
+    if (topicMessages.length) await sendChunked(producer, topicMessages);
     for (const pid of out.changed) ps.dirty.add(pid);
     if (commit) ps.pending.set(commit.topic, commit.offset);
     const now = Date.now();
@@ -205,7 +213,7 @@ export async function startProcessor(o: {
         states.push({ key: pid, value: encodeState(s), partition: p });
         statuses.push({ key: pid, value: codec.encode('status', statusOf(s)), partition: p });
       }
-      await producer.sendBatch({ acks: -1, topicMessages: [{ topic: topics.processorState, messages: states }, { topic: topics.patientStatus, messages: statuses }] });
+      await sendChunked(producer, [{ topic: topics.processorState, messages: states }, { topic: topics.patientStatus, messages: statuses }]);
       ps.dirty.clear();
     }
     if (ps.pending.size) {
@@ -275,6 +283,7 @@ export async function startProcessor(o: {
         }
         await flush(p, ps, out, { topic: batch.topic, offset: (BigInt(last.offset) + 1n).toString() });
       } else {
+        const touched = new Set<string>();
         for (const m of batch.messages as KafkaMessage[]) {
           if (!m.value) continue;
           let r: VitalsReading;
@@ -288,11 +297,14 @@ export async function startProcessor(o: {
           list.splice(i, 0, { r, raw: m.value, offset: BigInt(m.offset), arrived: Date.now() });
           ps.buffer.set(r.patientId, list);
           ps.newest.set(r.patientId, Math.max(ps.newest.get(r.patientId) ?? 0, r.ts));
+          touched.add(r.patientId);
         }
         ps.consumed = BigInt(last.offset);
-        const maxTs = Math.max(...[...ps.newest.values()]);
+        let maxTs = ps.watermark;
+        for (const pid of touched) maxTs = Math.max(maxTs, ps.newest.get(pid)!);
         ps.watermark = Math.max(ps.watermark, maxTs - book.defaults.technical.allowedLatenessMs);
-        release(ps, p, out, false);
+        // Patients not in this batch are released by the watermark on the idle timer (250 ms).
+        release(ps, p, out, false, touched);
         timers(p, ps, out);
         const oldest = oldestBuffered(ps);
         // Never commit past a reading still in the reorder buffer.

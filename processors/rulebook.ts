@@ -21,11 +21,11 @@ export interface ThresholdRule {
   readonly sustainMs: number; readonly hysteresis: number; readonly clearMs: number; readonly priority: AlertPriority; readonly label: string;
 }
 export interface TrendRule {
-  readonly id: string; readonly parameter: VitalName; readonly change: number; readonly windowMs: number; readonly priority: AlertPriority; readonly label: string;
+  readonly id: string; readonly parameter: VitalName; readonly change: number; readonly windowMs: number; readonly sustainMs: number; readonly priority: AlertPriority; readonly label: string;
 }
-export interface News2Config { readonly enabled: boolean; readonly sustainMs: number; readonly freshnessMs: number; readonly clearMs: number; readonly spo2Scale: SpO2Scale }
+export interface News2Config { readonly enabled: boolean; readonly sustainMs: number; readonly freshnessMs: number; readonly clearMs: number; readonly deescalateMs: number; readonly spo2Scale: SpO2Scale }
 export interface TechnicalConfig {
-  readonly signalLossMs: number; readonly jumpWindowMs: number; readonly maxJump: Readonly<Partial<Record<VitalName, number>>>; readonly allowedLatenessMs: number;
+  readonly signalLossMs: number; readonly sensorOffMs: number; readonly jumpWindowMs: number; readonly maxJump: Readonly<Partial<Record<VitalName, number>>>; readonly allowedLatenessMs: number;
 }
 export type EscalationRole = 'nurse' | 'charge_nurse' | 'physician';
 export interface LifecycleConfig {
@@ -55,13 +55,13 @@ const threshold = {
 };
 const trend = {
   type: 'object', additionalProperties: false, required: ['id'],
-  properties: { id: ID, enabled: { type: 'boolean' }, parameter: { enum: VITALS }, change: { type: 'number', not: { const: 0 } }, windowSec: { type: 'number', exclusiveMinimum: 0, maximum: 86400 }, priority: PRIORITY, label: { type: 'string', maxLength: 80 } },
+  properties: { id: ID, enabled: { type: 'boolean' }, parameter: { enum: VITALS }, change: { type: 'number', not: { const: 0 } }, windowSec: { type: 'number', exclusiveMinimum: 0, maximum: 86400 }, sustainSec: SECS, priority: PRIORITY, label: { type: 'string', maxLength: 80 } },
 };
-const news2 = { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' }, sustainSec: SECS, freshnessSec: SECS, clearSec: SECS, spo2Scale: { enum: [1, 2] } } };
+const news2 = { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' }, sustainSec: SECS, freshnessSec: SECS, clearSec: SECS, deescalateSec: SECS, spo2Scale: { enum: [1, 2] } } };
 const technical = {
   type: 'object', additionalProperties: false,
   properties: {
-    signalLossSec: SECS, jumpWindowSec: SECS, allowedLatenessSec: { type: 'number', minimum: 0, maximum: 60 },
+    signalLossSec: SECS, sensorOffSec: SECS, jumpWindowSec: SECS, allowedLatenessSec: { type: 'number', minimum: 0, maximum: 60 },
     maxJump: { type: 'object', additionalProperties: false, properties: Object.fromEntries(VITALS.map((v) => [v, { type: 'number', exclusiveMinimum: 0 }])) },
   },
 };
@@ -134,15 +134,15 @@ function compile(version: string, s: RawSection, where: string): RuleSet {
   });
   const trends = (s.trends ?? []).map((r): TrendRule => {
     if (!r.parameter || r.change === undefined || !r.windowSec || !r.priority) throw new WardstreamError('CONFIG_ERR_INVALID', `${where}: trend "${String(r.id)}" needs parameter, change, windowSec and priority`);
-    return { id: String(r.id), parameter: r.parameter as VitalName, change: Number(r.change), windowMs: ms(r.windowSec, 0), priority: r.priority as AlertPriority, label: String(r.label ?? r.id) };
+    return { id: String(r.id), parameter: r.parameter as VitalName, change: Number(r.change), windowMs: ms(r.windowSec, 0), sustainMs: ms(r.sustainSec, 0), priority: r.priority as AlertPriority, label: String(r.label ?? r.id) };
   });
   const n = s.news2 ?? {};
   const t = s.technical ?? {};
   const l = s.lifecycle ?? {};
   return {
     version, thresholds, trends,
-    news2: { enabled: n.enabled !== false, sustainMs: ms(n.sustainSec, 30), freshnessMs: ms(n.freshnessSec, 900), clearMs: ms(n.clearSec, 60), spo2Scale: (n.spo2Scale as SpO2Scale) ?? 1 },
-    technical: { signalLossMs: ms(t.signalLossSec, 60), jumpWindowMs: ms(t.jumpWindowSec, 5), maxJump: (t.maxJump as Partial<Record<VitalName, number>>) ?? {}, allowedLatenessMs: ms(t.allowedLatenessSec, 2) },
+    news2: { enabled: n.enabled !== false, sustainMs: ms(n.sustainSec, 30), freshnessMs: ms(n.freshnessSec, 900), clearMs: ms(n.clearSec, 60), deescalateMs: ms(n.deescalateSec, 900), spo2Scale: (n.spo2Scale as SpO2Scale) ?? 1 },
+    technical: { signalLossMs: ms(t.signalLossSec, 60), sensorOffMs: ms(t.sensorOffSec, 30), jumpWindowMs: ms(t.jumpWindowSec, 5), maxJump: (t.maxJump as Partial<Record<VitalName, number>>) ?? {}, allowedLatenessMs: ms(t.allowedLatenessSec, 2) },
     lifecycle: {
       escalateAfterMs: ms(l.escalateAfterSec, 60), escalation: (l.escalation as EscalationRole[]) ?? ['nurse', 'charge_nurse', 'physician'],
       latch: (l.latch as AlertPriority[]) ?? ['high'], maxSilenceMs: ms(l.maxSilenceSec, 300), updateThrottleMs: ms(l.updateThrottleSec, 60),

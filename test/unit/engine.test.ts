@@ -173,7 +173,7 @@ describe('trend rules', () => {
     expect(phases(events, 'sbp-fall')).toEqual([['sbp-fall', 'start']]);
     const start = events.find((e) => e.rule === 'sbp-fall')!;
     expect(start.value).toBeLessThanOrEqual(-40);
-    expect(start.eventTs).toBe(T0 + 520_000); // 150 - (320/8) = 110: a 40 mmHg fall
+    expect(start.eventTs).toBe(T0 + 580_000); // 150 - (320/8) = 110 at 520 s: a 40 mmHg fall, held for the rule's 60 s
   });
   it('ignores a slow drift over a longer window', () => {
     const readings = Array.from({ length: 3000 }, (_, t) => r(t, { systolicBp: 150 - t / 60 })); // 50 mmHg in 50 min
@@ -194,9 +194,21 @@ describe('technical alarms', () => {
     expect(gap.events.map((e) => [e.rule, e.phase])).toEqual([['signal-loss', 'start'], ['signal-loss', 'end']]);
     expect(gap.events[0]!.alertId).toBe(t.events[0]!.alertId);
   });
-  it('probe off (SpO2 0) is a technical alarm, never a desaturation', () => {
-    const { events } = run(Array.from({ length: 60 }, (_, t) => r(t, { spo2: t >= 10 && t < 40 ? 0 : 97, heartRate: 80 })), TECH);
+  it('probe off (SpO2 0) is a technical alarm after its delay, never a desaturation', () => {
+    const { events } = run(Array.from({ length: 90 }, (_, t) => r(t, { spo2: t >= 10 && t < 60 ? 0 : 97, heartRate: 80 })), TECH);
     expect(phases(events)).toEqual([['sensor-off', 'start'], ['sensor-off', 'end']]);
+    expect(events[0]!.eventTs - events[0]!.onsetTs).toBe(DEFAULTS.technical.sensorOffMs);
+    // A probe that is off for less than the delay is not worth a notification.
+    expect(run(Array.from({ length: 90 }, (_, t) => r(t, { spo2: t >= 10 && t < 30 ? 0 : 97 })), TECH).events).toEqual([]);
+  });
+
+  it('NEWS2 steps down only after the lower level held for the de-escalation time', () => {
+    const N2: RuleSet = { ...THRESHOLDS, news2: { ...DEFAULTS.news2, enabled: true } };
+    const obs = (t: number, hi: boolean) => r(t, { respRate: hi ? 26 : 25, spo2: hi ? 91 : 97, systolicBp: 125, heartRate: hi ? 115 : 75, temperature: 36.8, consciousness: 'A', onOxygen: false });
+    // Emergency for 2 min, then flapping every 30 s between emergency and single-red for 20 min.
+    const readings = Array.from({ length: 1500 }, (_, t) => obs(t, t < 120 || Math.floor(t / 30) % 2 === 0));
+    const n = run(readings, N2).events.filter((e) => e.rule === 'news2');
+    expect(n.filter((e) => e.phase === 'deescalate' || e.phase === 'escalate')).toEqual([]);
   });
   it('implausible jumps are kept out of the rules and repeated ones raise a signal-quality alarm', () => {
     const spikes = Array.from({ length: 90 }, (_, t) => r(t, { heartRate: t % 10 === 5 ? 190 : 80 }));
