@@ -78,6 +78,20 @@ export async function ensureTopics(admin: Admin, cfg: Pick<Config, 'kafkaTopicPr
       if (!String((e as Error).message).includes('already exists')) throw e;
     }
   }
+  // A new topic's partitions can take a moment to be served everywhere (KRaft metadata
+  // propagation), even after waitForLeaders; wait until every one answers an offsets request.
+  const deadline = Date.now() + 30_000;
+  for (const t of missing) {
+    for (;;) {
+      try {
+        const offs = await admin.fetchTopicOffsets(t.topic);
+        if (offs.length === t.numPartitions) break;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   const present = plan.filter((p) => existing.has(p.topic));
   if (present.length) {
     const meta = await admin.fetchTopicMetadata({ topics: present.map((p) => p.topic) });

@@ -60,9 +60,9 @@ describe('tachycardia episode through the whole pipeline', () => {
     expect(hr[0]!.id).toBe(hr[1]!.id);
     // The first reading at 145 is a 65/min jump within 5 s, screened as a possible artifact: onset at 11 s.
     expect(hr[0]).toMatchObject({ wardId: 'icu-a', priority: 'high', value: 145, threshold: 130, onsetTs: T0 + 11_000, eventTs: T0 + 21_000 });
-    // The other rules that see this episode also speak once each (NEWS2: pulse 145 scores 3; the rise of 65/min in 5 min).
+    // NEWS2 sees the episode too (pulse 145 scores 3); the rise of 65/min is shorter than hr-rise's 3 min sustain.
     expect(new Set(alerts.map((x) => x.eventId)).size).toBe(alerts.length);
-    expect(alerts.filter((x) => x.phase === 'start').map((x) => x.rule).sort()).toEqual(['hr-high', 'hr-rise', 'news2']);
+    expect(alerts.filter((x) => x.phase === 'start').map((x) => x.rule).sort()).toEqual(['hr-high', 'news2']);
     const withPos = a.messages.find((m) => m.type === 'alert')!;
     expect(withPos.position).toMatchObject({ partition: expect.any(Number), offset: expect.any(String) });
   });

@@ -104,7 +104,8 @@ describe('processor crash recovery', () => {
   it('SIGKILL mid-stream: after restart every transition exists exactly once (de-duplicated), none lost', async () => {
     const config = testConfig();
     const { kafka, topics, codec } = await setupTopics(config);
-    const env = { KAFKA_BROKERS: config.kafkaBrokers!.join(','), KAFKA_TOPIC_PREFIX: config.kafkaTopicPrefix, KAFKA_PARTITIONS: String(config.kafkaPartitions), WARDSTREAM_RULES: RULES };
+    // Frequent commits, so the kill can be observed (and land) mid-stream.
+    const env = { KAFKA_BROKERS: config.kafkaBrokers!.join(','), KAFKA_TOPIC_PREFIX: config.kafkaTopicPrefix, KAFKA_PARTITIONS: String(config.kafkaPartitions), WARDSTREAM_RULES: RULES, PROCESSOR_COMMIT_INTERVAL_MS: '200' };
     const groupId = `${config.kafkaTopicPrefix}wardstream-processor`;
     // First half: every partition gets to t = 450 s, where many episodes are in progress; then
     // the second half streams in and the processor is killed while working through it.
@@ -128,7 +129,7 @@ describe('processor crash recovery', () => {
   it('two instances, rebalances, one killed: still exactly the expected transitions', async () => {
     const config = testConfig();
     const { kafka, topics, codec } = await setupTopics(config);
-    const env = { KAFKA_BROKERS: config.kafkaBrokers!.join(','), KAFKA_TOPIC_PREFIX: config.kafkaTopicPrefix, KAFKA_PARTITIONS: String(config.kafkaPartitions), WARDSTREAM_RULES: RULES };
+    const env = { KAFKA_BROKERS: config.kafkaBrokers!.join(','), KAFKA_TOPIC_PREFIX: config.kafkaTopicPrefix, KAFKA_PARTITIONS: String(config.kafkaPartitions), WARDSTREAM_RULES: RULES, PROCESSOR_COMMIT_INTERVAL_MS: '200' };
     const groupId = `${config.kafkaTopicPrefix}wardstream-processor`;
     const half = Math.floor(readings.length / 2);
     await produceAll(kafka, codec, topics, config.kafkaPartitions, readings.slice(0, half));
