@@ -15,6 +15,8 @@
  *   JWT_ISSUER, JWT_AUDIENCE  expected iss / aud (default wardstream / wardstream-gateway)
  *   ALLOWED_ORIGINS       comma-separated exact Origin allowlist for WebSocket upgrades
  *   SCHEMA_REGISTRY_URL   Confluent-compatible registry; unset = schemas/registry.json ids
+ *   WARDSTREAM_RULES      rule file (YAML or JSON); unset = rules/default.yaml
+ *   PROCESSOR_COMMIT_INTERVAL_MS  how often processors commit state + offsets (default 5000)
  */
 import { Ajv } from 'ajv';
 import { WardstreamError } from './errors.ts';
@@ -39,6 +41,10 @@ export interface Config {
   readonly maxPayloadBytes: number;
   /** Readings stamped further than this in the future (device clock) are dead-lettered, ms. */
   readonly maxFutureSkewMs: number;
+  /** Rule file of the processors; null = rules/default.yaml. */
+  readonly rulesFile: string | null;
+  /** Processors commit changelog state and input offsets together this often, ms. */
+  readonly processorCommitIntervalMs: number;
 }
 
 export const DEFAULTS: Config = {
@@ -59,6 +65,8 @@ export const DEFAULTS: Config = {
   schemaRegistryUrl: null,
   maxPayloadBytes: 16 * 1024,
   maxFutureSkewMs: 5 * 60 * 1000,
+  rulesFile: null,
+  processorCommitIntervalMs: 5000,
 };
 
 const schema = {
@@ -82,6 +90,8 @@ const schema = {
     schemaRegistryUrl: { anyOf: [{ type: 'null' }, { type: 'string', pattern: '^https?://' }] },
     maxPayloadBytes: { type: 'integer', minimum: 256, maximum: 1048576 },
     maxFutureSkewMs: { type: 'integer', minimum: 0 },
+    rulesFile: { anyOf: [{ type: 'null' }, { type: 'string', minLength: 1 }] },
+    processorCommitIntervalMs: { type: 'integer', minimum: 10, maximum: 600000 },
   },
 } as const;
 
@@ -90,6 +100,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   mqttUrl: 'MQTT_URL', mqttHost: 'MQTT_HOST', mqttPort: 'MQTT_PORT', mqttProtocolVersion: 'MQTT_PROTOCOL_VERSION',
   host: 'HOST', port: 'PORT', jwtSecret: 'WARDSTREAM_JWT_SECRET', jwtIssuer: 'JWT_ISSUER', jwtAudience: 'JWT_AUDIENCE',
   allowedOrigins: 'ALLOWED_ORIGINS', schemaRegistryUrl: 'SCHEMA_REGISTRY_URL', maxPayloadBytes: 'MAX_PAYLOAD_BYTES', maxFutureSkewMs: 'MAX_FUTURE_SKEW_MS',
+  rulesFile: 'WARDSTREAM_RULES', processorCommitIntervalMs: 'PROCESSOR_COMMIT_INTERVAL_MS',
 };
 
 const validate = new Ajv({ allErrors: true }).compile(schema);

@@ -52,9 +52,6 @@ export interface Processor {
 
 interface Buffered { readonly r: VitalsReading; readonly raw: Buffer; readonly offset: bigint; readonly arrived: number }
 
-/** State and offsets are committed together at most this often per partition. */
-export const COMMIT_INTERVAL_MS = Number(process.env.PROCESSOR_COMMIT_INTERVAL_MS ?? 5000);
-
 interface PartitionState {
   readonly patients: Map<string, PatientState>;
   /** Patients changed since the last commit. */
@@ -87,7 +84,9 @@ export async function startProcessor(o: {
   rules?: RuleBook; ruleFile?: string; groupId?: string; onEvents?: (events: readonly AlertEvent[]) => void;
 }): Promise<Processor> {
   const { topics, codec, log } = o;
-  const ruleFile = o.ruleFile ?? process.env.WARDSTREAM_RULES ?? DEFAULT_RULE_FILE;
+  const ruleFile = o.ruleFile ?? o.config.rulesFile ?? DEFAULT_RULE_FILE;
+  // State and offsets are committed together at most this often per partition.
+  const COMMIT_INTERVAL_MS = o.config.processorCommitIntervalMs;
   let book = o.rules ?? loadRuleFile(ruleFile);
   let watcher: FSWatcher | null = null;
   if (!o.rules) {
