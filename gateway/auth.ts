@@ -76,6 +76,11 @@ export function canSeeVitals(p: Principal): boolean {
   return p.role !== 'admin';
 }
 
+/** Acknowledging and silencing alerts is for clinical roles; admin watches, it does not act. */
+export function canActOnAlerts(p: Principal): boolean {
+  return p.role === 'nurse' || p.role === 'charge_nurse' || p.role === 'physician';
+}
+
 /** Parses durations like 30s, 15m, 1h, 2d. */
 export function parseTtl(s: string): number {
   const m = /^(\d+)([smhd])$/.exec(s.trim());

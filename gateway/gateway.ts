@@ -29,8 +29,11 @@ import type { Logger } from '../common/log.ts';
 import { LATENCY_BUCKETS, prom } from '../common/metrics.ts';
 import type { Codec } from '../schemas/codec.ts';
 import type { Topics } from '../schemas/topics.ts';
-import { canSeeVitals, canSeeWard, verifyToken, type AuthConfig, type Principal } from './auth.ts';
-import { alertsTopic, parseClientMessage, vitalsTopic, type ServerMessage } from './protocol.ts';
+import { canActOnAlerts, canSeeVitals, canSeeWard, verifyToken, type AuthConfig, type Principal } from './auth.ts';
+import { createProducer } from '../common/kafka.ts';
+import { partitionForWard } from '../schemas/topics.ts';
+import type { AlertEvent, PatientStatus } from '../schemas/records.ts';
+import { alertsTopic, parseClientMessage, vitalsTopic, type PatientSnapshot, type ServerMessage } from './protocol.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -83,6 +86,26 @@ export async function startGateway(o: {
   };
   const sockets = new Set<uWS.WebSocket<SocketData>>();
   const seenAlertEvents = new RecentIds(100_000);
+  // Caches (the gateway is otherwise stateless): latest status per patient, by ward, from the
+  // compacted patient-status topic; open alerts by id, so an action can be checked against the
+  // ward it belongs to before it is written.
+  const statusByWard = new Map<string, Map<string, PatientStatus>>();
+  const openAlerts = new Map<string, Pick<AlertEvent, 'alertId' | 'patientId' | 'wardId' | 'state'>>();
+  const actions = createProducer(o.kafka);
+  await actions.connect();
+  /** Alerts raised before this gateway started are known from patient-status. */
+  const findInStatus = (alertId: string) => {
+    for (const map of statusByWard.values()) {
+      for (const st of map.values()) {
+        const a = st.activeAlerts.find((x) => x.alertId === alertId);
+        if (a) return { alertId, patientId: st.patientId, wardId: st.wardId, state: a.state };
+      }
+    }
+    return undefined;
+  };
+  const snapshotOf = (ward: string, vitals: boolean): PatientSnapshot[] => [...(statusByWard.get(ward)?.values() ?? [])].map((st) => (vitals
+    ? { patientId: st.patientId, bed: st.bed, updatedTs: st.updatedTs, vitals: st.vitals, news2Total: st.news2Total, news2Level: st.news2Level, news2SubScores: st.news2SubScores, activeAlerts: st.activeAlerts }
+    : { patientId: st.patientId, bed: st.bed, updatedTs: st.updatedTs, activeAlerts: st.activeAlerts }));
   let consumerJoined = false;
   const page = (() => { try { return readFileSync(path.join(here, 'public', 'index.html')); } catch { return Buffer.from('<!doctype html><title>wardstream</title><p>wardstream gateway'); } })();
 
@@ -162,6 +185,25 @@ export async function startGateway(o: {
           if (vitals) ws.subscribe(vitalsTopic(msg.ward));
           if (!d.wards.has(msg.ward)) { d.wards.add(msg.ward); m.subscriptions.inc(); }
           send(ws, { type: 'subscribed', ward: msg.ward, vitals });
+          // Snapshot, then deltas: the latest known state of every patient of the ward.
+          send(ws, { type: 'snapshot', ward: msg.ward, patients: snapshotOf(msg.ward, vitals) });
+          return;
+        }
+        case 'ack':
+        case 'silence': {
+          // Authorization on every action: a clinical role, a live token, and the alert's ward.
+          if (d.principal.exp * 1000 <= now) { ws.end(1008, 'token expired'); return; }
+          if (!canActOnAlerts(d.principal)) { sendError(ws, 'GATEWAY_ERR_FORBIDDEN', `role ${d.principal.role} cannot ${msg.type} alerts`); return; }
+          const alert = openAlerts.get(msg.alertId) ?? findInStatus(msg.alertId);
+          if (!alert) { sendError(ws, 'GATEWAY_ERR_BAD_REQUEST', `no open alert ${msg.alertId}`); return; }
+          if (!canSeeWard(d.principal, alert.wardId)) { sendError(ws, 'GATEWAY_ERR_FORBIDDEN', `token does not grant ward ${alert.wardId}`); return; }
+          const actionId = randomUUID();
+          const action = { actionId, alertId: alert.alertId, patientId: alert.patientId, wardId: alert.wardId, action: msg.type, durationMs: msg.type === 'silence' ? msg.durationSec * 1000 : null, user: d.principal.sub, role: d.principal.role, ts: now };
+          // Delivery: acks=all before we confirm; the processors apply an actionId once.
+          actions.send({ topic: topics.alertActions, acks: -1, messages: [{ key: alert.patientId, value: codec.encode('action', action), partition: partitionForWard(alert.wardId, config.kafkaPartitions) }] }).then(
+            () => { if (!d.closed) ws.cork(() => send(ws, { type: 'action-accepted', actionId, alertId: alert.alertId, action: msg.type })); },
+            (e: Error) => { log.error('alert action not written', { err: e }); if (!d.closed) ws.cork(() => sendError(ws, 'GATEWAY_ERR_BAD_REQUEST', 'action could not be recorded; try again')); },
+          );
           return;
         }
         case 'unsubscribe':
@@ -202,6 +244,24 @@ export async function startGateway(o: {
   });
   const port = uWS.us_socket_local_port(listenSocket);
 
+  // patient-status → snapshot cache (compacted topic, read from the beginning).
+  const statusConsumer = o.kafka.consumer({ groupId: `${config.kafkaTopicPrefix}wardstream-gateway-status-${o.instanceId ?? randomUUID()}`, maxWaitTimeInMs: 100 });
+  await statusConsumer.connect();
+  await statusConsumer.subscribe({ topic: topics.patientStatus, fromBeginning: true });
+  await statusConsumer.run({
+    autoCommit: false,
+    eachMessage: async ({ message }) => {
+      if (!message.value || !message.key) return;
+      try {
+        const st = codec.decode('status', message.value);
+        for (const [w, map] of statusByWard) if (w !== st.wardId) map.delete(st.patientId); // moved wards
+        let map = statusByWard.get(st.wardId);
+        if (!map) statusByWard.set(st.wardId, (map = new Map()));
+        map.set(st.patientId, st);
+      } catch (e) { log.error('undecodable patient status skipped', { err: e as Error }); }
+    },
+  });
+
   // Kafka → ward topics.
   const consumer = o.kafka.consumer({ groupId: `${config.kafkaTopicPrefix}wardstream-gateway-${o.instanceId ?? randomUUID()}`, maxWaitTimeInMs: 10, sessionTimeout: 10_000, heartbeatInterval: 1000 });
   await consumer.connect();
@@ -222,6 +282,11 @@ export async function startGateway(o: {
           if (isAlerts) {
             const alert = codec.decode('alert', msg.value);
             if (!seenAlertEvents.addIfNew(alert.eventId)) continue;
+            if (alert.state === 'inactive') openAlerts.delete(alert.alertId);
+            else {
+              openAlerts.set(alert.alertId, { alertId: alert.alertId, patientId: alert.patientId, wardId: alert.wardId, state: alert.state });
+              if (openAlerts.size > 200_000) openAlerts.delete(openAlerts.keys().next().value!);
+            }
             app.publish(alertsTopic(alert.wardId), JSON.stringify({ type: 'alert', position, alert: { id: alert.alertId, ...alert } } satisfies ServerMessage));
             m.sent.inc({ kind: 'alert' });
             m.deviceToGateway.observe({ kind: 'alert' }, Math.max(0, now - alert.eventTs) / 1000);
@@ -245,6 +310,8 @@ export async function startGateway(o: {
     connections: () => sockets.size,
     async close() {
       await consumer.disconnect();
+      await statusConsumer.disconnect();
+      await actions.disconnect();
       for (const ws of [...sockets]) { try { ws.end(1001, 'gateway shutting down'); } catch { /* already closed */ } }
       uWS.us_listen_socket_close(listenSocket);
     },

@@ -2,7 +2,7 @@
  * The WebSocket protocol (docs/protocol.md): JSON objects with a `type` field.
  * Pure parsing of client messages, so malformed input becomes an error message, not a crash.
  */
-import type { AlertEvent, VitalsReading } from '../schemas/records.ts';
+import type { AlertEvent, PatientStatus, VitalsReading } from '../schemas/records.ts';
 import type { ErrorCode } from '../common/errors.ts';
 
 export interface Position { readonly partition: number; readonly offset: string }
@@ -10,11 +10,28 @@ export interface Position { readonly partition: number; readonly offset: string 
 export type ClientMessage =
   | { readonly type: 'subscribe'; readonly ward: string }
   | { readonly type: 'unsubscribe'; readonly ward: string }
+  | { readonly type: 'ack'; readonly alertId: string }
+  | { readonly type: 'silence'; readonly alertId: string; readonly durationSec: number }
   | { readonly type: 'ping' };
+
+/** Snapshot of one patient, as the processors last published it (patient-status). */
+export interface PatientSnapshot {
+  readonly patientId: string;
+  readonly bed: string | null;
+  readonly updatedTs: number;
+  /** Omitted for roles that may not see vitals. */
+  readonly vitals?: PatientStatus['vitals'];
+  readonly news2Total?: number | null;
+  readonly news2Level?: string | null;
+  readonly news2SubScores?: PatientStatus['news2SubScores'];
+  readonly activeAlerts: PatientStatus['activeAlerts'];
+}
 
 export type ServerMessage =
   | { type: 'welcome'; user: string; role: string; wards: readonly string[]; expiresAt: number }
   | { type: 'subscribed'; ward: string; vitals: boolean }
+  | { type: 'snapshot'; ward: string; patients: readonly PatientSnapshot[] }
+  | { type: 'action-accepted'; actionId: string; alertId: string; action: 'ack' | 'silence' }
   | { type: 'unsubscribed'; ward: string }
   | { type: 'vitals'; position: Position; reading: VitalsReading }
   | { type: 'alert'; position: Position; alert: AlertEvent & { id: string } }
@@ -39,6 +56,14 @@ export function parseClientMessage(raw: ArrayBuffer | string): { ok: true; msg: 
       return { ok: true, msg: { type: m.type, ward: m.ward } };
     case 'ping':
       return { ok: true, msg: { type: 'ping' } };
+    case 'ack':
+    case 'silence': {
+      if (typeof m.alertId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(m.alertId)) return { ok: false, code: 'GATEWAY_ERR_BAD_REQUEST', message: `${m.type} needs "alertId"` };
+      if (m.type === 'ack') return { ok: true, msg: { type: 'ack', alertId: m.alertId } };
+      const d = m.durationSec;
+      if (typeof d !== 'number' || !Number.isInteger(d) || d < 1 || d > 3600) return { ok: false, code: 'GATEWAY_ERR_BAD_REQUEST', message: 'silence needs "durationSec": 1 to 3600 (the rule file may cap it lower)' };
+      return { ok: true, msg: { type: 'silence', alertId: m.alertId, durationSec: d } };
+    }
     default:
       return { ok: false, code: 'GATEWAY_ERR_UNKNOWN_TYPE', message: `unknown message type ${JSON.stringify(String(m.type)).slice(0, 40)}` };
   }

@@ -24,7 +24,7 @@ export const log = createLogger('test', (process.env.TEST_LOG_LEVEL as 'info') ?
 export function testConfig(over: Partial<Config> = {}): Config {
   return loadConfig({}, {
     kafkaBrokers: [inject('kafkaBrokers')], kafkaTopicPrefix: `t-${randomUUID().slice(0, 8)}.`, kafkaPartitions: 4,
-    mqttPort: 0, port: 0, jwtSecret: SECRET, ...over,
+    mqttPort: 0, port: 0, jwtSecret: SECRET, processorCommitIntervalMs: 200, ...over,
   });
 }
 

@@ -5,9 +5,11 @@
 import { UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
+import type { AlertEvent } from '../../schemas/records.ts';
 import { connect, consumeUntil, mqttClient, reading, startStack, token, type Client, type Stack } from '../helpers.ts';
 
 let stack: Stack;
+let hrAlertFromTopic = '';
 let dev: MqttClient;
 let wsUrl: string;
 
@@ -68,8 +70,9 @@ describe('tachycardia episode through the whole pipeline', () => {
   });
 
   it('writes the same two events, once each, to the alerts topic (duplicated readings changed nothing)', async () => {
-    const events = await consumeUntil(stack.kafka, stack.topics.alerts, (v) => stack.codec.decode('alert', v), (all) => all.some((e) => e.rule === 'hr-high' && e.phase === 'end'));
+    const events: AlertEvent[] = await consumeUntil(stack.kafka, stack.topics.alerts, (v) => stack.codec.decode('alert', v), (all) => all.some((e) => e.rule === 'hr-high' && e.phase === 'end'));
     expect(events.filter((e) => e.patientId === 'pa1' && e.rule === 'hr-high').map((e) => e.phase)).toEqual(['start', 'end']);
+    hrAlertFromTopic = events.find((e) => e.rule === 'hr-high')!.alertId;
     expect(new Set(events.map((e) => e.eventId)).size).toBe(events.length);
   });
 
@@ -82,6 +85,64 @@ describe('tachycardia episode through the whole pipeline', () => {
     expect(seen).not.toContain('pa1');
     expect(seen).not.toContain('icu-a');
     expect(b.messages.some((m) => m.type === 'alert')).toBe(false);
+  });
+});
+
+describe('snapshot and alert actions', () => {
+  it('sends a snapshot of the ward on subscribe: latest vitals, NEWS2 and open alerts (no vitals for admin)', async () => {
+    const c = await connect(wsUrl, await token({ wards: ['icu-a'] }));
+    const admin = await connect(wsUrl, await token({ role: 'admin', wards: ['*'] }));
+    // patient-status is written at each processor commit; wait until the episode's end is in it.
+    let snap: Record<string, unknown> | undefined;
+    for (let i = 0; i < 100 && !snap; i++) {
+      c.messages.length = 0;
+      c.send({ type: 'subscribe', ward: 'icu-a' });
+      const s = await c.waitFor((m) => m.type === 'snapshot');
+      const p = (s.patients as { patientId: string; activeAlerts: { rule: string; state: string }[] }[]).find((x) => x.patientId === 'pa1');
+      if (p?.activeAlerts.some((a) => a.rule === 'hr-high' && a.state === 'latched')) snap = s;
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+    const pa1 = (snap!.patients as Record<string, unknown>[]).find((x) => x.patientId === 'pa1') as { vitals: Record<string, { value: number }>; news2Total: number; activeAlerts: { rule: string; state: string; priority: string }[] };
+    expect(pa1.vitals.heartRate!.value).toBeGreaterThan(0);
+    expect(typeof pa1.news2Total).toBe('number');
+    expect(pa1.activeAlerts).toContainEqual(expect.objectContaining({ rule: 'hr-high', state: 'latched', priority: 'high' }));
+    admin.send({ type: 'subscribe', ward: 'icu-a' });
+    const as = await admin.waitFor((m) => m.type === 'snapshot');
+    const ap = (as.patients as Record<string, unknown>[]).find((x) => x.patientId === 'pa1')!;
+    expect(ap.vitals).toBeUndefined();
+    expect(ap.activeAlerts).toBeDefined();
+    c.close(); admin.close();
+  });
+
+  it('refuses actions by role and by ward', async () => {
+    const alertId = hrAlertFromTopic;
+    expect(alertId).not.toBe('');
+    const admin = await connect(wsUrl, await token({ role: 'admin', wards: ['*'] }));
+    admin.send({ type: 'ack', alertId });
+    expect(await admin.waitFor((m) => m.type === 'error')).toMatchObject({ code: 'GATEWAY_ERR_FORBIDDEN' });
+    const other = await connect(wsUrl, await token({ wards: ['icu-b'] }));
+    other.send({ type: 'ack', alertId });
+    expect(await other.waitFor((m) => m.type === 'error')).toMatchObject({ code: 'GATEWAY_ERR_FORBIDDEN', message: expect.stringContaining('icu-a') });
+    other.send({ type: 'silence', alertId, durationSec: 99999 });
+    expect(await other.waitFor((m) => m.type === 'error' && m.code === 'GATEWAY_ERR_BAD_REQUEST')).toMatchObject({ message: expect.stringContaining('durationSec') });
+    admin.close(); other.close();
+  });
+
+  it('acknowledging a latched alert closes it, and every dashboard of the ward sees who did it', async () => {
+    const nurse = await connect(wsUrl, await token({ wards: ['icu-a'], sub: 'nurse-7' }));
+    const other = await connect(wsUrl, await token({ role: 'charge_nurse', wards: ['icu-a'] }));
+    nurse.send({ type: 'subscribe', ward: 'icu-a' });
+    other.send({ type: 'subscribe', ward: 'icu-a' });
+    await nurse.waitFor((m) => m.type === 'subscribed');
+    await other.waitFor((m) => m.type === 'subscribed');
+    nurse.send({ type: 'ack', alertId: hrAlertFromTopic });
+    const ok = await nurse.waitFor((m) => m.type === 'action-accepted');
+    expect(ok).toMatchObject({ alertId: hrAlertFromTopic, action: 'ack' });
+    const isAck = (m: Record<string, unknown>) => m.type === 'alert' && (m.alert as { phase: string; alertId: string }).phase === 'acknowledged' && (m.alert as { alertId: string }).alertId === hrAlertFromTopic;
+    const seenByOther = await other.waitFor(isAck, 60_000, 'acknowledged event');
+    expect(seenByOther.alert).toMatchObject({ state: 'inactive', actor: 'nurse-7', actorRole: 'nurse', rule: 'hr-high' });
+    await nurse.waitFor(isAck, 60_000, 'acknowledged event at the actor');
+    nurse.close(); other.close();
   });
 });
 
