@@ -163,12 +163,20 @@ const NEWS2_PRIORITY: Readonly<Partial<Record<News2Level, AlertPriority>>> = { e
 const NEWS2_ALERTING = (l: News2Level) => NEWS2_PRIORITY[l] !== undefined;
 const NEWS2_WORDS: Readonly<Record<News2Level, string>> = { none: 'routine', low: 'ward-based response', 'single-red': 'urgent ward-based response (a parameter scored 3)', urgent: 'urgent response', emergency: 'emergency response' };
 
-/** Mutable accumulator used inside one step; the state it produces is a fresh object. */
+type Draft = { -readonly [K in keyof PatientState]: PatientState[K] };
+
+/**
+ * Accumulator of one step. `st` is a draft: a fresh shallow copy of the previous state made
+ * once per step, whose fields are then replaced (never mutated in place), so the previous
+ * state stays intact and the hot path makes one copy instead of one per stage.
+ */
 class Acc {
   alerts: life.Alerts;
   events: AlertEvent[] = [];
-  constructor(public st: PatientState, readonly ctx: life.Ctx) { this.alerts = st.alerts; }
+  readonly st: Draft;
+  constructor(prev: PatientState, readonly ctx: life.Ctx) { this.st = { ...prev }; this.alerts = prev.alerts; }
   take(o: life.Out): void { this.alerts = o.alerts; if (o.events.length) this.events.push(...o.events); }
+  done(): PatientState { this.st.alerts = this.alerts; return this.st; }
 }
 
 /** What an alert from a condition rule says about itself (no closures: this runs per reading). */
@@ -223,7 +231,7 @@ function technicalOnset(acc: Acc, kind: 'signalLoss' | 'sensorOff' | 'artifact',
   if (acc.st.tech[kind]) return;
   const alertId = alertIdOf(acc.ctx.patientId, rule, onsetTs);
   acc.take(life.onset(acc.alerts, acc.ctx, { alertId, rule, label: message, priority, onsetTs, parameter, value: null, threshold: null, message }, ts));
-  acc.st = { ...acc.st, tech: { ...acc.st.tech, [kind]: alertId } };
+  acc.st.tech = { ...acc.st.tech, [kind]: alertId };
 }
 
 function technicalClear(acc: Acc, kind: 'signalLoss' | 'sensorOff' | 'artifact', ts: number, message: string): void {
@@ -231,7 +239,7 @@ function technicalClear(acc: Acc, kind: 'signalLoss' | 'sensorOff' | 'artifact',
   if (!id) return;
   acc.take(life.clear(acc.alerts, acc.ctx, id, null, ts, message));
   const { [kind]: _gone, ...rest } = acc.st.tech;
-  acc.st = { ...acc.st, tech: rest };
+  acc.st.tech = rest;
 }
 
 function ctxOf(st: PatientState, rules: RuleSet, correlationId: string): life.Ctx {
@@ -255,7 +263,9 @@ export function step(prev: PatientState | undefined, r: VitalsReading, rules: Ru
   // buffer puts readings back in order within the allowed lateness before they get here).
   if (r.ts < st.lastTs) return { state: { ...st, devices }, events: [], verdict: 'late' };
   const ts = r.ts;
-  const acc = new Acc({ ...st, devices, lastTs: ts }, ctxOf(st, rules, r.correlationId));
+  const acc = new Acc(st, ctxOf(st, rules, r.correlationId));
+  acc.st.devices = devices;
+  acc.st.lastTs = ts;
   const tech = rules.technical;
   acc.take(life.tick(acc.alerts, acc.ctx, ts)); // timers due before this reading
 
@@ -278,12 +288,12 @@ export function step(prev: PatientState | undefined, r: VitalsReading, rules: Ru
     raw[name] = { v, ts };
     if (name === 'spo2' && v <= 0) { // a living patient has no SpO2 of 0: the probe is off
       const since = acc.st.sensorOffSince ?? ts;
-      if (acc.st.sensorOffSince === null) acc.st = { ...acc.st, sensorOffSince: ts };
+      if (acc.st.sensorOffSince === null) acc.st.sensorOffSince = ts;
       if (ts - since >= tech.sensorOffMs) technicalOnset(acc, 'sensorOff', 'sensor-off', 'low', since, ts, 'SpO2 probe off or no signal', 'spo2');
       continue;
     }
     if (name === 'spo2') {
-      if (acc.st.sensorOffSince !== null) acc.st = { ...acc.st, sensorOffSince: null };
+      if (acc.st.sensorOffSince !== null) acc.st.sensorOffSince = null;
       technicalClear(acc, 'sensorOff', ts, 'SpO2 signal back');
     }
     const maxJump = tech.maxJump[name];
@@ -295,7 +305,8 @@ export function step(prev: PatientState | undefined, r: VitalsReading, rules: Ru
   }
   let recentArtifacts = 0;
   for (const t of artifacts) if (ts - t <= ARTIFACT_WINDOW_MS) recentArtifacts++;
-  acc.st = { ...acc.st, raw, artifacts };
+  acc.st.raw = raw;
+  acc.st.artifacts = artifacts;
   if (recentArtifacts >= ARTIFACT_ALERT_COUNT) technicalOnset(acc, 'artifact', 'artifact', 'low', ts, ts, `Signal quality: ${recentArtifacts} artifacts within 60 s`);
   else if (recentArtifacts === 0) technicalClear(acc, 'artifact', ts, 'Signal quality restored');
 
@@ -336,23 +347,20 @@ export function step(prev: PatientState | undefined, r: VitalsReading, rules: Ru
     const next = runCondition(acc, m.cond, m.meta, cur, v - ref, ts, v);
     if (next !== cur) (episodes ??= { ...acc.st.episodes })[m.key] = next;
   }
-  if (episodes) for (const [k, e] of Object.entries(episodes)) if (e.kind === 'normal') delete episodes[k];
+  if (episodes) for (const k in episodes) if (episodes[k]!.kind === 'normal') delete episodes[k];
 
   // Latest clinically usable observations, for NEWS2 and the status topic.
   const obs: Partial<Record<VitalName, Obs>> = { ...acc.st.obs };
   for (const k of VITAL_NAMES) { const v = accepted[k]; if (v !== undefined) obs[k] = { v, ts }; }
-  acc.st = {
-    ...acc.st,
-    episodes: episodes ?? acc.st.episodes,
-    buckets: buckets ?? acc.st.buckets,
-    obs,
-    consciousness: r.consciousness !== null ? { v: r.consciousness, ts } : acc.st.consciousness,
-    onOxygen: r.onOxygen !== null ? { v: r.onOxygen, ts } : acc.st.onOxygen,
-  };
+  if (episodes) acc.st.episodes = episodes;
+  if (buckets) acc.st.buckets = buckets;
+  acc.st.obs = obs;
+  if (r.consciousness !== null) acc.st.consciousness = { v: r.consciousness, ts };
+  if (r.onOxygen !== null) acc.st.onOxygen = { v: r.onOxygen, ts };
 
   if (rules.news2.enabled) runNews2(acc, rules, ts);
 
-  return { state: { ...acc.st, alerts: acc.alerts }, events: acc.events, verdict: seen.verdict };
+  return { state: acc.done(), events: acc.events, verdict: seen.verdict };
 }
 
 function runNews2(acc: Acc, rules: RuleSet, ts: number): void {
@@ -408,7 +416,8 @@ function runNews2(acc: Acc, rules: RuleSet, ts: number): void {
       break;
     }
   }
-  acc.st = { ...acc.st, news2: next, news2Last: { total: s.total, level: s.level, sub: s.subScores as Record<string, number> } };
+  acc.st.news2 = next;
+  acc.st.news2Last = { total: s.total, level: s.level, sub: s.subScores as Record<string, number> };
 }
 
 function startNews2(acc: Acc, onset: number, ts: number, level: News2Level, total: number, message: string, details: Record<string, number>): News2Episode {
@@ -435,7 +444,7 @@ export function tickPatient(st: PatientState, watermark: number, rules: RuleSet)
   }
   acc.take(life.tick(acc.alerts, acc.ctx, watermark));
   if (acc.events.length === 0 && acc.alerts === st.alerts) return { state: st, events: [] };
-  return { state: { ...acc.st, alerts: acc.alerts }, events: acc.events };
+  return { state: acc.done(), events: acc.events };
 }
 
 export function applyAction(st: PatientState, a: AlertAction, rules: RuleSet): TickResult {
