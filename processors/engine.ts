@@ -437,6 +437,10 @@ function endNews2(acc: Acc, alertId: string, ts: number, message: string): News2
  */
 export function tickPatient(st: PatientState, watermark: number, rules: RuleSet): TickResult {
   if (watermark <= st.lastTs) return { state: st, events: [] };
+  // Fast path (runs for every patient of a partition each second): nothing open, nothing due.
+  let open = false;
+  for (const _ in st.alerts) { open = true; break; }
+  if (!open && (st.lastTs === 0 || watermark - st.lastTs < rules.technical.signalLossMs)) return { state: st, events: [] };
   const acc = new Acc(st, ctxOf(st, rules, 'timer'));
   if (st.lastTs > 0 && watermark - st.lastTs >= rules.technical.signalLossMs) {
     const onsetTs = st.lastTs + rules.technical.signalLossMs;

@@ -50,7 +50,7 @@ export interface Processor {
   rules(): RuleBook;
 }
 
-interface Buffered { readonly r: VitalsReading; readonly raw: Buffer; readonly offset: bigint; readonly arrived: number }
+interface Buffered { readonly r: VitalsReading; readonly raw: Buffer; readonly offset: number; readonly arrived: number }
 
 interface PartitionState {
   readonly patients: Map<string, PatientState>;
@@ -62,6 +62,10 @@ interface PartitionState {
   /** Reorder buffer per patient, sorted by (ts, seq). */
   readonly buffer: Map<string, Buffered[]>;
   readonly newest: Map<string, number>;
+  /** Offsets of buffered readings in arrival (= offset) order; released ones are skipped lazily. */
+  readonly inBuffer: number[];
+  inBufferHead: number;
+  readonly releasedOffsets: Set<number>;
   watermark: number;
   lastTick: number;
   /** Highest vitals offset fully processed (all readings at or below it released). */
@@ -100,6 +104,14 @@ export async function startProcessor(o: {
     });
   }
   const metrics: ProcessorMetrics | null = o.registry ? processorMetrics(o.registry) : null;
+  // Label children bound once: prom-client hashes a label object on every inc() otherwise.
+  const verdictChildren = new Map<string, { inc(): void }>();
+  const verdictCounter = (v: string) => {
+    if (!metrics) return null;
+    let c = verdictChildren.get(v);
+    if (!c) verdictChildren.set(v, (c = metrics.readings.labels(v)));
+    return c;
+  };
   const groupId = o.groupId ?? `${o.config.kafkaTopicPrefix}wardstream-processor`;
   const producer = createProducer(o.kafka);
   await producer.connect();
@@ -120,7 +132,7 @@ export async function startProcessor(o: {
     const fresh = partitions.filter((p) => !parts.has(p));
     if (fresh.length === 0) return;
     const got = await readToEnd(o.kafka, topics.processorState, new Set(fresh));
-    for (const p of fresh) parts.set(p, { patients: new Map(), dirty: new Set(), lastCommit: Date.now(), pending: new Map(), buffer: new Map(), newest: new Map(), watermark: 0, lastTick: 0, consumed: -1n });
+    for (const p of fresh) parts.set(p, { patients: new Map(), dirty: new Set(), lastCommit: Date.now(), pending: new Map(), buffer: new Map(), newest: new Map(), inBuffer: [], inBufferHead: 0, releasedOffsets: new Set(), watermark: 0, lastTick: 0, consumed: -1n });
     for (const [pid, { partition, value }] of got) {
       try { parts.get(partition)?.patients.set(pid, decodeState(value)); } catch (e) { log.error('undecodable processor state skipped', { err: e as Error, partition }); }
     }
@@ -163,9 +175,10 @@ export async function startProcessor(o: {
       while (n < list.length && (force || list[n]!.r.ts <= horizon || now - list[n]!.arrived >= lateness)) n++;
       if (n === 0) continue;
       for (const b of list.splice(0, n)) {
+        ps.releasedOffsets.add(b.offset);
         const rules = book.forPatient(b.r.wardId, pid);
         const res = step(ps.patients.get(pid), b.r, rules);
-        metrics?.readings.inc({ verdict: res.verdict });
+        verdictCounter(res.verdict)?.inc();
         if (res.verdict === 'duplicate' || res.verdict === 'stale') continue;
         ps.patients.set(pid, res.state);
         out.changed.add(pid);
@@ -176,10 +189,11 @@ export async function startProcessor(o: {
     }
   };
 
+  /** Oldest offset still in the reorder buffer (amortized O(1): a queue in offset order). */
   const oldestBuffered = (ps: PartitionState): bigint | null => {
-    let min: bigint | null = null;
-    for (const list of ps.buffer.values()) for (const b of list) if (min === null || b.offset < min) min = b.offset;
-    return min;
+    while (ps.inBufferHead < ps.inBuffer.length && ps.releasedOffsets.delete(ps.inBuffer[ps.inBufferHead]!)) ps.inBufferHead++;
+    if (ps.inBufferHead > 4096 && ps.inBufferHead * 2 > ps.inBuffer.length) { ps.inBuffer.splice(0, ps.inBufferHead); ps.inBufferHead = 0; }
+    return ps.inBufferHead < ps.inBuffer.length ? BigInt(ps.inBuffer[ps.inBufferHead]!) : null;
   };
 
   /** Step 2: alert events and late readings go out at once. */
@@ -293,7 +307,8 @@ export async function startProcessor(o: {
           const list = ps.buffer.get(r.patientId) ?? [];
           let i = list.length;
           while (i > 0 && (list[i - 1]!.r.ts > r.ts || (list[i - 1]!.r.ts === r.ts && list[i - 1]!.r.seq > r.seq))) i--;
-          list.splice(i, 0, { r, raw: m.value, offset: BigInt(m.offset), arrived: Date.now() });
+          list.splice(i, 0, { r, raw: m.value, offset: Number(m.offset), arrived: Date.now() });
+          ps.inBuffer.push(Number(m.offset));
           ps.buffer.set(r.patientId, list);
           ps.newest.set(r.patientId, Math.max(ps.newest.get(r.patientId) ?? 0, r.ts));
           touched.add(r.patientId);
