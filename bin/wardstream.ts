@@ -10,6 +10,7 @@
  *   wardstream simulate --patients 200 --wards 4 --rate 1 [--seed N] [--scenario S] [--duration SEC] [--url mqtt://…]
  */
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { startBridge } from '../bridge/bridge.ts';
 import { loadConfig, type Config } from '../common/config.ts';
@@ -133,6 +134,21 @@ async function main(argv: string[]): Promise<void> {
         })
         : null;
       if (gateway) closers.unshift(() => gateway.close());
+      if (!gateway && config.metricsPort !== null) {
+        // Bridge and processor processes have no HTTP server of their own: a small one for SREs.
+        const healthy = () => (bridge ? bridge.healthy() : true) && (processor ? processor.healthy() : true);
+        const srv = http.createServer((req, res) => {
+          if (req.url === '/metrics') {
+            registry.metrics().then((text) => { res.writeHead(200, { 'content-type': registry.contentType }); res.end(text); }, () => { res.writeHead(500); res.end(); });
+          } else if (req.url === '/healthz') {
+            const ok = healthy();
+            res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ ok }));
+          } else { res.writeHead(404); res.end(); }
+        });
+        await new Promise<void>((r) => srv.listen(config.metricsPort!, config.host, () => r()));
+        closers.unshift(() => new Promise<void>((r) => srv.close(() => r())));
+      }
       let sim: Awaited<ReturnType<typeof runSimulator>> | null = null;
       if (cmd === 'start' && !a['no-simulate'] && bridge) {
         sim = await runSimulator({

@@ -17,6 +17,8 @@
  *   SCHEMA_REGISTRY_URL   Confluent-compatible registry; unset = schemas/registry.json ids
  *   WARDSTREAM_RULES      rule file (YAML or JSON); unset = rules/default.yaml
  *   PROCESSOR_COMMIT_INTERVAL_MS  how often processors commit state + offsets (default 5000)
+ *   METRICS_PORT          bridge/processor commands serve /metrics and /healthz on it (the
+ *                         gateway serves them on PORT); unset = not served
  */
 import { Ajv } from 'ajv';
 import { WardstreamError } from './errors.ts';
@@ -45,6 +47,7 @@ export interface Config {
   readonly rulesFile: string | null;
   /** Processors commit changelog state and input offsets together this often, ms. */
   readonly processorCommitIntervalMs: number;
+  readonly metricsPort: number | null;
 }
 
 export const DEFAULTS: Config = {
@@ -67,6 +70,7 @@ export const DEFAULTS: Config = {
   maxFutureSkewMs: 5 * 60 * 1000,
   rulesFile: null,
   processorCommitIntervalMs: 5000,
+  metricsPort: null,
 };
 
 const schema = {
@@ -92,6 +96,7 @@ const schema = {
     maxFutureSkewMs: { type: 'integer', minimum: 0 },
     rulesFile: { anyOf: [{ type: 'null' }, { type: 'string', minLength: 1 }] },
     processorCommitIntervalMs: { type: 'integer', minimum: 10, maximum: 600000 },
+    metricsPort: { anyOf: [{ type: 'null' }, { type: 'integer', minimum: 0, maximum: 65535 }] },
   },
 } as const;
 
@@ -100,7 +105,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   mqttUrl: 'MQTT_URL', mqttHost: 'MQTT_HOST', mqttPort: 'MQTT_PORT', mqttProtocolVersion: 'MQTT_PROTOCOL_VERSION',
   host: 'HOST', port: 'PORT', jwtSecret: 'WARDSTREAM_JWT_SECRET', jwtIssuer: 'JWT_ISSUER', jwtAudience: 'JWT_AUDIENCE',
   allowedOrigins: 'ALLOWED_ORIGINS', schemaRegistryUrl: 'SCHEMA_REGISTRY_URL', maxPayloadBytes: 'MAX_PAYLOAD_BYTES', maxFutureSkewMs: 'MAX_FUTURE_SKEW_MS',
-  rulesFile: 'WARDSTREAM_RULES', processorCommitIntervalMs: 'PROCESSOR_COMMIT_INTERVAL_MS',
+  rulesFile: 'WARDSTREAM_RULES', processorCommitIntervalMs: 'PROCESSOR_COMMIT_INTERVAL_MS', metricsPort: 'METRICS_PORT',
 };
 
 const validate = new Ajv({ allErrors: true }).compile(schema);
@@ -113,7 +118,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof Config, unknown>>
     const v = env[name];
     if (v === undefined || v === '') continue;
     const d = DEFAULTS[key];
-    out[key] = Array.isArray(d) || key === 'kafkaBrokers' ? list(v) : typeof d === 'number' ? num(v) : v;
+    out[key] = Array.isArray(d) || key === 'kafkaBrokers' ? list(v) : typeof d === 'number' || key === 'metricsPort' ? num(v) : v;
   }
   return out;
 }
