@@ -187,9 +187,10 @@ const md = [
 ].join('\n');
 console.log(md);
 if (flag('--by-rule')) console.log([...byRule].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join('\n'));
-mkdirSync('benchmarks/results', { recursive: true });
-writeFileSync('benchmarks/results/alarm-fatigue.md', `${md}\n`);
-writeFileSync('benchmarks/results/alarm-fatigue.svg', barChart(`Notifications per patient-day (${PATIENTS} patients × ${HOURS} h)`, '/patient-day', [
+const out = arg('--out', 'benchmarks/results');
+mkdirSync(out, { recursive: true });
+writeFileSync(`${out}/alarm-fatigue.md`, `${md}\n`);
+writeFileSync(`${out}/alarm-fatigue.svg`, barChart(`Notifications per patient-day (${PATIENTS} patients × ${HOURS} h)`, '/patient-day', [
   { label: 'naive per-reading thresholds', value: perDay(totals.naive.n), group: 'naive' },
   { label: 'wardstream rules', value: perDay(totals.ws.n), group: 'wardstream' },
 ]));

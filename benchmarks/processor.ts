@@ -144,8 +144,9 @@ if (process.argv[1]?.endsWith('processor.ts')) {
   const brokers = process.env.KAFKA_BROKERS ?? (arg('--brokers', '') || local!.brokers);
   const r = await benchProcessor({ brokers, readings: READINGS, patients: PATIENTS });
   console.log(JSON.stringify(r, null, 2));
-  mkdirSync('benchmarks/results', { recursive: true });
-  writeFileSync('benchmarks/results/processor.json', JSON.stringify({ date: new Date().toISOString(), ...r }, null, 2));
+  const out = arg('--out', 'benchmarks/results');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(`${out}/processor.json`, JSON.stringify({ date: new Date().toISOString(), ...r }, null, 2));
   await local?.stop();
   process.exit(0);
 }

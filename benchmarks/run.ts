@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --quick]`: every benchmark in one run, both sides of each comparison on
- * this machine. Starts its own Kafka (unless KAFKA_BROKERS) and Mosquitto. Writes
+ * this machine: ingest (vs a naive bridge), end-to-end latency, alarm fatigue (vs naive
+ * thresholds), processor throughput and restore, and (full mode) the Kafka client comparison. Starts its own Kafka (unless KAFKA_BROKERS) and Mosquitto. Writes
  * benchmarks/results/<name>.json, .md and .svg charts; benchmarks/README.md explains them.
  */
 import { execFileSync } from 'node:child_process';
@@ -13,7 +14,8 @@ import { benchIngest, benchLatency } from './pipeline.ts';
 import { flag } from './util.ts';
 
 const quick = flag('--quick');
-const out = 'benchmarks/results';
+// Quick runs only check that the benchmarks still work: their figures go elsewhere (not committed).
+const out = quick ? 'benchmarks/results/quick' : 'benchmarks/results';
 mkdirSync(out, { recursive: true });
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const stamp = new Date().toISOString();
@@ -40,9 +42,14 @@ try {
   writeFileSync(`${out}/latency.svg`, barChart('End-to-end latency, device → WebSocket (ms)', 'ms', lat.flatMap((r) => (['p50', 'p95', 'p99'] as const).map((p) => ({ label: `${r.rate}/s ${p}`, value: r[p], group: p })))));
 
   writeFileSync(`${out}/summary.md`, `Run ${stamp} on ${machine}${quick ? ' (quick mode)' : ''}\n\n### Ingest\n${ingestMd}\n\n### End-to-end latency\n${latMd}\n`);
+
+  console.error('== alarm fatigue');
+  execFileSync(process.execPath, ['--import', 'tsx', 'benchmarks/alarm-fatigue.ts', '--out', out, ...(quick ? ['--quick'] : [])], { stdio: 'inherit' });
+  console.error('== processor');
+  execFileSync(process.execPath, ['--import', 'tsx', 'benchmarks/processor.ts', '--out', out, '--brokers', brokers, ...(quick ? ['--readings', '40000', '--patients', '2000'] : ['--readings', '1000000', '--patients', '10000'])], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (!quick) {
     console.error('== Kafka clients');
-    execFileSync(process.execPath, ['--import', 'tsx', 'benchmarks/kafka-clients.ts', '--records', '100000', '--brokers', brokers], { stdio: 'inherit' });
+    execFileSync(process.execPath, ['--import', 'tsx', 'benchmarks/kafka-clients.ts', '--records', '100000', '--rounds', '3', '--brokers', brokers], { stdio: 'inherit' });
   }
 } finally {
   await mosquitto.stop();
