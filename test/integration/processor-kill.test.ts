@@ -91,6 +91,15 @@ async function dedupedAlerts(kafka: Kafka, codec: Codec, topics: Topics, want: M
   return { unique, raw };
 }
 
+/** Fresh topics, and the environment of processor processes on them (frequent commits, so a
+ * kill can be observed, and land, mid-stream). */
+async function scenario() {
+  const config = testConfig();
+  const { kafka, topics, codec } = await setupTopics(config);
+  const env = { KAFKA_BROKERS: config.kafkaBrokers!.join(','), KAFKA_TOPIC_PREFIX: config.kafkaTopicPrefix, KAFKA_PARTITIONS: String(config.kafkaPartitions), WARDSTREAM_RULES: RULES, PROCESSOR_COMMIT_INTERVAL_MS: '200' };
+  return { config, kafka, topics, codec, env, groupId: `${config.kafkaTopicPrefix}wardstream-processor` };
+}
+
 describe('processor crash recovery', () => {
   const readings = cohort();
   const want = expected(readings);
@@ -102,11 +111,7 @@ describe('processor crash recovery', () => {
   });
 
   it('SIGKILL mid-stream: after restart every transition exists exactly once (de-duplicated), none lost', async () => {
-    const config = testConfig();
-    const { kafka, topics, codec } = await setupTopics(config);
-    // Frequent commits, so the kill can be observed (and land) mid-stream.
-    const env = { KAFKA_BROKERS: config.kafkaBrokers!.join(','), KAFKA_TOPIC_PREFIX: config.kafkaTopicPrefix, KAFKA_PARTITIONS: String(config.kafkaPartitions), WARDSTREAM_RULES: RULES, PROCESSOR_COMMIT_INTERVAL_MS: '200' };
-    const groupId = `${config.kafkaTopicPrefix}wardstream-processor`;
+    const { config, kafka, topics, codec, env, groupId } = await scenario();
     // First half: every partition gets to t = 450 s, where many episodes are in progress; then
     // the second half streams in and the processor is killed while working through it.
     const half = Math.floor(readings.length / 2);
@@ -127,10 +132,7 @@ describe('processor crash recovery', () => {
   }, 300_000);
 
   it('two instances, rebalances, one killed: still exactly the expected transitions', async () => {
-    const config = testConfig();
-    const { kafka, topics, codec } = await setupTopics(config);
-    const env = { KAFKA_BROKERS: config.kafkaBrokers!.join(','), KAFKA_TOPIC_PREFIX: config.kafkaTopicPrefix, KAFKA_PARTITIONS: String(config.kafkaPartitions), WARDSTREAM_RULES: RULES, PROCESSOR_COMMIT_INTERVAL_MS: '200' };
-    const groupId = `${config.kafkaTopicPrefix}wardstream-processor`;
+    const { config, kafka, topics, codec, env, groupId } = await scenario();
     const half = Math.floor(readings.length / 2);
     await produceAll(kafka, codec, topics, config.kafkaPartitions, readings.slice(0, half));
     const a = await startProcessorProcess(env);
