@@ -19,6 +19,7 @@
  *   PROCESSOR_COMMIT_INTERVAL_MS  how often processors commit state + offsets (default 5000)
  *   METRICS_PORT          bridge/processor commands serve /metrics and /healthz on it (the
  *                         gateway serves them on PORT); unset = not served
+ *   RESUME_WINDOW_MS, RESUME_BUFFER_PER_PARTITION  gateway history for gap-free resume
  */
 import { Ajv } from 'ajv';
 import { WardstreamError } from './errors.ts';
@@ -48,6 +49,10 @@ export interface Config {
   /** Processors commit changelog state and input offsets together this often, ms. */
   readonly processorCommitIntervalMs: number;
   readonly metricsPort: number | null;
+  /** Gateways keep this much recent history (and read it back from Kafka at start) for resume. */
+  readonly resumeWindowMs: number;
+  /** …and at most this many events per partition and stream. */
+  readonly resumeBufferPerPartition: number;
 }
 
 export const DEFAULTS: Config = {
@@ -71,6 +76,8 @@ export const DEFAULTS: Config = {
   rulesFile: null,
   processorCommitIntervalMs: 5000,
   metricsPort: null,
+  resumeWindowMs: 10 * 60 * 1000,
+  resumeBufferPerPartition: 50_000,
 };
 
 const schema = {
@@ -97,6 +104,8 @@ const schema = {
     rulesFile: { anyOf: [{ type: 'null' }, { type: 'string', minLength: 1 }] },
     processorCommitIntervalMs: { type: 'integer', minimum: 10, maximum: 600000 },
     metricsPort: { anyOf: [{ type: 'null' }, { type: 'integer', minimum: 0, maximum: 65535 }] },
+    resumeWindowMs: { type: 'integer', minimum: 0, maximum: 86400000 },
+    resumeBufferPerPartition: { type: 'integer', minimum: 1, maximum: 10000000 },
   },
 } as const;
 
@@ -106,6 +115,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   host: 'HOST', port: 'PORT', jwtSecret: 'WARDSTREAM_JWT_SECRET', jwtIssuer: 'JWT_ISSUER', jwtAudience: 'JWT_AUDIENCE',
   allowedOrigins: 'ALLOWED_ORIGINS', schemaRegistryUrl: 'SCHEMA_REGISTRY_URL', maxPayloadBytes: 'MAX_PAYLOAD_BYTES', maxFutureSkewMs: 'MAX_FUTURE_SKEW_MS',
   rulesFile: 'WARDSTREAM_RULES', processorCommitIntervalMs: 'PROCESSOR_COMMIT_INTERVAL_MS', metricsPort: 'METRICS_PORT',
+  resumeWindowMs: 'RESUME_WINDOW_MS', resumeBufferPerPartition: 'RESUME_BUFFER_PER_PARTITION',
 };
 
 const validate = new Ajv({ allErrors: true }).compile(schema);

@@ -67,6 +67,42 @@ class RecentIds {
   }
 }
 
+/**
+ * Recent events per (stream, partition), for gap-free resume. It holds a contiguous run of
+ * offsets from `floor` on (every event of the partition, whatever its ward), so it can tell
+ * whether a client's position can be served without a gap; bounded per partition.
+ */
+class History {
+  private readonly runs = new Map<string, { offset: bigint; ward: string; json: string }[]>();
+  private readonly floors = new Map<string, bigint>();
+  constructor(private readonly max: number) {}
+  setFloor(topic: string, partition: number, offset: bigint): void { this.floors.set(`${topic}:${partition}`, offset); }
+  add(topic: string, partition: number, offset: bigint, ward: string, json: string): void {
+    const k = `${topic}:${partition}`;
+    let run = this.runs.get(k);
+    if (!run) this.runs.set(k, (run = []));
+    const last = run.at(-1);
+    if (last && offset <= last.offset) return; // re-read after a seek: already held
+    if (!last && offset > (this.floors.get(k) ?? 0n)) this.floors.set(k, offset); // contiguous only from here
+    run.push({ offset, ward, json });
+    if (run.length > this.max) { const gone = run.splice(0, run.length - this.max); this.floors.set(k, gone.at(-1)!.offset + 1n); }
+  }
+  /** The offset a client is at when it has seen everything held: the last one, or the one before the floor. */
+  head(topic: string, partition: number): string {
+    const k = `${topic}:${partition}`;
+    const last = this.runs.get(k)?.at(-1);
+    return (last ? last.offset : (this.floors.get(k) ?? 0n) - 1n).toString();
+  }
+  /** Events of `ward` after offset `after`; null when events after it are no longer held (a gap). */
+  since(topic: string, partition: number, ward: string, after: string | null): string[] | null {
+    const k = `${topic}:${partition}`;
+    const from = after === null ? null : BigInt(after) + 1n;
+    const floor = this.floors.get(k);
+    if (from === null || floor === undefined || from < floor) return null;
+    return (this.runs.get(k) ?? []).filter((e) => e.offset >= from && e.ward === ward).map((e) => e.json);
+  }
+}
+
 const RATE_PER_SEC = 20;
 const RATE_BURST = 40;
 
@@ -82,10 +118,12 @@ export async function startGateway(o: {
     sent: new prom.Counter({ name: 'wardstream_gateway_events_total', help: 'Events published to ward topics, by kind', labelNames: ['kind'], registers }),
     rejected: new prom.Counter({ name: 'wardstream_gateway_rejected_total', help: 'Refused upgrades and messages, by code', labelNames: ['code'], registers }),
     disconnects: new prom.Counter({ name: 'wardstream_gateway_disconnects_total', help: 'Connections closed, by reason', labelNames: ['reason'], registers }),
+    resumed: new prom.Counter({ name: 'wardstream_gateway_resumes_total', help: 'Resubscriptions with a position, by outcome (resumed without gap, or resynced from a snapshot)', labelNames: ['outcome'], registers }),
     deviceToGateway: new prom.Histogram({ name: 'wardstream_device_to_gateway_seconds', help: 'Device timestamp to gateway send, by kind', labelNames: ['kind'], buckets: LATENCY_BUCKETS, registers }),
   };
   const sockets = new Set<uWS.WebSocket<SocketData>>();
   const seenAlertEvents = new RecentIds(100_000);
+  const history = new History(config.resumeBufferPerPartition);
   // Caches (the gateway is otherwise stateless): latest status per patient, by ward, from the
   // compacted patient-status topic; open alerts by id, so an action can be checked against the
   // ward it belongs to before it is written.
@@ -181,12 +219,30 @@ export async function startGateway(o: {
           if (d.principal.exp * 1000 <= now) { ws.end(1008, 'token expired'); return; }
           if (!canSeeWard(d.principal, msg.ward)) { sendError(ws, 'GATEWAY_ERR_FORBIDDEN', `token does not grant ward ${msg.ward}`); return; }
           const vitals = canSeeVitals(d.principal);
+          const partition = partitionForWard(msg.ward, config.kafkaPartitions);
+          // Resume: replay what the client missed, or say plainly that it cannot (resynced).
+          let replay: string[] | null = null;
+          if (msg.since && msg.since.partition === partition) {
+            const a = history.since('alerts', partition, msg.ward, msg.since.alerts);
+            const v = vitals ? history.since('vitals', partition, msg.ward, msg.since.vitals) : [];
+            if (a !== null && v !== null) replay = [...a, ...v];
+          }
+          const resumed = replay !== null;
+          const resynced = msg.since !== undefined && !resumed;
+          // Subscribing, snapshot/replay and live events happen in this one synchronous handler:
+          // nothing published can fall between the replay and the live stream.
           ws.subscribe(alertsTopic(msg.ward));
           if (vitals) ws.subscribe(vitalsTopic(msg.ward));
           if (!d.wards.has(msg.ward)) { d.wards.add(msg.ward); m.subscriptions.inc(); }
-          send(ws, { type: 'subscribed', ward: msg.ward, vitals });
-          // Snapshot, then deltas: the latest known state of every patient of the ward.
-          send(ws, { type: 'snapshot', ward: msg.ward, patients: snapshotOf(msg.ward, vitals) });
+          ws.cork(() => {
+            send(ws, { type: 'subscribed', ward: msg.ward, vitals, partition, resumed, resynced, head: { vitals: history.head('vitals', partition), alerts: history.head('alerts', partition) } });
+            if (resumed) { for (const j of replay!) ws.send(j); m.resumed.inc({ outcome: 'resumed' }); }
+            else {
+              // Snapshot, then deltas: the latest known state of every patient of the ward.
+              send(ws, { type: 'snapshot', ward: msg.ward, patients: snapshotOf(msg.ward, vitals), resynced });
+              if (resynced) m.resumed.inc({ outcome: 'resynced' });
+            }
+          });
           return;
         }
         case 'ack':
@@ -266,6 +322,19 @@ export async function startGateway(o: {
   const consumer = o.kafka.consumer({ groupId: `${config.kafkaTopicPrefix}wardstream-gateway-${o.instanceId ?? randomUUID()}`, maxWaitTimeInMs: 10, sessionTimeout: 10_000, heartbeatInterval: 1000 });
   await consumer.connect();
   await consumer.subscribe({ topics: [topics.vitals, topics.alerts], fromBeginning: false });
+  // Start RESUME_WINDOW_MS back, so a client resuming from another (or a restarted) gateway
+  // finds its position here too: gateways are stateless apart from this cache.
+  const backfill = new Map<string, { partition: number; offset: string }[]>();
+  {
+    const admin = o.kafka.admin();
+    await admin.connect();
+    for (const t of [topics.vitals, topics.alerts]) {
+      const offs = await admin.fetchTopicOffsetsByTimestamp(t, Date.now() - config.resumeWindowMs);
+      backfill.set(t, offs.map((x) => ({ partition: x.partition, offset: x.offset })));
+      for (const x of offs) history.setFloor(t === topics.alerts ? 'alerts' : 'vitals', x.partition, BigInt(x.offset));
+    }
+    await admin.disconnect();
+  }
   consumer.on(consumer.events.GROUP_JOIN, () => { consumerJoined = true; });
   consumer.on(consumer.events.CRASH, (e) => { consumerJoined = false; log.error('gateway consumer crashed', { err: e.payload.error }); });
   await consumer.run({
@@ -277,7 +346,7 @@ export async function startGateway(o: {
       const now = Date.now();
       for (const msg of batch.messages) {
         if (!msg.value) continue;
-        const position = { partition: batch.partition, offset: msg.offset };
+        const position = { topic: isAlerts ? 'alerts' as const : 'vitals' as const, partition: batch.partition, offset: msg.offset };
         try {
           if (isAlerts) {
             const alert = codec.decode('alert', msg.value);
@@ -287,12 +356,16 @@ export async function startGateway(o: {
               openAlerts.set(alert.alertId, { alertId: alert.alertId, patientId: alert.patientId, wardId: alert.wardId, state: alert.state });
               if (openAlerts.size > 200_000) openAlerts.delete(openAlerts.keys().next().value!);
             }
-            app.publish(alertsTopic(alert.wardId), JSON.stringify({ type: 'alert', position, alert: { id: alert.alertId, ...alert } } satisfies ServerMessage));
+            const json = JSON.stringify({ type: 'alert', position, alert: { id: alert.alertId, ...alert } } satisfies ServerMessage);
+            history.add('alerts', batch.partition, BigInt(msg.offset), alert.wardId, json);
+            app.publish(alertsTopic(alert.wardId), json);
             m.sent.inc({ kind: 'alert' });
             m.deviceToGateway.observe({ kind: 'alert' }, Math.max(0, now - alert.eventTs) / 1000);
           } else {
             const reading = codec.decode('vitals', msg.value);
-            app.publish(vitalsTopic(reading.wardId), JSON.stringify({ type: 'vitals', position, reading } satisfies ServerMessage));
+            const json = JSON.stringify({ type: 'vitals', position, reading } satisfies ServerMessage);
+            history.add('vitals', batch.partition, BigInt(msg.offset), reading.wardId, json);
+            app.publish(vitalsTopic(reading.wardId), json);
             m.sent.inc({ kind: 'vitals' });
             m.deviceToGateway.observe({ kind: 'vitals' }, Math.max(0, now - reading.ts) / 1000);
           }
@@ -302,6 +375,8 @@ export async function startGateway(o: {
       }
     },
   });
+
+  for (const [topic, offs] of backfill) for (const x of offs) consumer.seek({ topic, partition: x.partition, offset: x.offset });
 
   return {
     port,

@@ -5,10 +5,14 @@
 import type { AlertEvent, PatientStatus, VitalsReading } from '../schemas/records.ts';
 import type { ErrorCode } from '../common/errors.ts';
 
-export interface Position { readonly partition: number; readonly offset: string }
+/** Where an event sits: its Kafka topic (`vitals` or `alerts`), partition and offset. */
+export interface Position { readonly topic: 'vitals' | 'alerts'; readonly partition: number; readonly offset: string }
+
+/** The last event a client saw of each stream of a ward; sent back on resubscribe to resume. */
+export interface ResumePoint { readonly partition: number; readonly vitals: string | null; readonly alerts: string | null }
 
 export type ClientMessage =
-  | { readonly type: 'subscribe'; readonly ward: string }
+  | { readonly type: 'subscribe'; readonly ward: string; readonly since?: ResumePoint }
   | { readonly type: 'unsubscribe'; readonly ward: string }
   | { readonly type: 'ack'; readonly alertId: string }
   | { readonly type: 'silence'; readonly alertId: string; readonly durationSec: number }
@@ -29,8 +33,8 @@ export interface PatientSnapshot {
 
 export type ServerMessage =
   | { type: 'welcome'; user: string; role: string; wards: readonly string[]; expiresAt: number }
-  | { type: 'subscribed'; ward: string; vitals: boolean }
-  | { type: 'snapshot'; ward: string; patients: readonly PatientSnapshot[] }
+  | { type: 'subscribed'; ward: string; vitals: boolean; partition: number; resumed: boolean; resynced: boolean; head: { vitals: string; alerts: string } }
+  | { type: 'snapshot'; ward: string; patients: readonly PatientSnapshot[]; resynced: boolean }
   | { type: 'action-accepted'; actionId: string; alertId: string; action: 'ack' | 'silence' }
   | { type: 'unsubscribed'; ward: string }
   | { type: 'vitals'; position: Position; reading: VitalsReading }
@@ -51,9 +55,16 @@ export function parseClientMessage(raw: ArrayBuffer | string): { ok: true; msg: 
   const m = j as Record<string, unknown>;
   switch (m.type) {
     case 'subscribe':
-    case 'unsubscribe':
+    case 'unsubscribe': {
       if (typeof m.ward !== 'string' || !WARD.test(m.ward)) return { ok: false, code: 'GATEWAY_ERR_BAD_REQUEST', message: `${m.type} needs "ward": a ward id` };
-      return { ok: true, msg: { type: m.type, ward: m.ward } };
+      if (m.type === 'unsubscribe' || m.since === undefined) return { ok: true, msg: { type: m.type, ward: m.ward } };
+      const since = m.since as Record<string, unknown> | null;
+      const off = (v: unknown) => v === null || (typeof v === 'string' && /^(-1|\d{1,19})$/.test(v));
+      if (typeof since !== 'object' || since === null || !Number.isInteger(since.partition) || !off(since.vitals ?? null) || !off(since.alerts ?? null)) {
+        return { ok: false, code: 'GATEWAY_ERR_BAD_REQUEST', message: '"since" must be {"partition": n, "vitals": "offset"|null, "alerts": "offset"|null}' };
+      }
+      return { ok: true, msg: { type: 'subscribe', ward: m.ward, since: { partition: since.partition as number, vitals: (since.vitals as string | null) ?? null, alerts: (since.alerts as string | null) ?? null } } };
+    }
     case 'ping':
       return { ok: true, msg: { type: 'ping' } };
     case 'ack':

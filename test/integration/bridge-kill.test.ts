@@ -116,10 +116,22 @@ describe.each([
     // 10 episodes: 10 starts and 10 ends, each eventId once, even though vitals holds duplicates.
     const hrEnds = (xs: AlertEvent[]) => xs.filter((e) => e.rule === 'hr-high' && e.phase === 'end').length;
     const alerts = await consumeUntil<AlertEvent>(kafka, topics.alerts, (v) => codec.decode('alert', v), (xs) => hrEnds(xs) >= DEVICES / 2, 120_000);
-    const ids = alerts.map((e) => e.eventId);
-    expect(new Set(ids).size).toBe(ids.length);
-    expect(alerts.filter((e) => e.rule === 'hr-high' && e.phase === 'start')).toHaveLength(DEVICES / 2);
-    expect(hrEnds(alerts)).toBe(DEVICES / 2);
+    // The processor never emits a transition twice; a producer retry while the broker was frozen
+    // may write the same record twice (at-least-once), which a consumer de-duplicating on
+    // eventId removes: any repeat must be the same event, byte for byte.
+    const unique = new Map<string, AlertEvent>();
+    for (const e of alerts) {
+      const prev = unique.get(e.eventId);
+      if (prev) expect(e).toEqual(prev);
+      unique.set(e.eventId, e);
+    }
+    const deduped = [...unique.values()];
+    expect(deduped.filter((e) => e.rule === 'hr-high' && e.phase === 'start')).toHaveLength(DEVICES / 2);
+    expect(hrEnds(deduped)).toBe(DEVICES / 2);
+    // Each 100 s episode: one start, one escalation to the charge nurse (unacknowledged for 60 s), one end.
+    for (const id of new Set(deduped.filter((e) => e.rule === 'hr-high').map((e) => e.alertId))) {
+      expect(deduped.filter((e) => e.alertId === id).map((e) => e.phase)).toEqual(['start', 'escalate', 'end']);
+    }
 
     await dev.endAsync();
     await processor.close();
