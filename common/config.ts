@@ -77,7 +77,7 @@ export const DEFAULTS: Config = {
   processorCommitIntervalMs: 5000,
   metricsPort: null,
   resumeWindowMs: 10 * 60 * 1000,
-  resumeBufferPerPartition: 50_000,
+  resumeBufferPerPartition: 10_000,
 };
 
 const schema = {

@@ -144,7 +144,8 @@ export async function startProcessor(o: {
     joined = true;
     const assigned = (e.payload.memberAssignment[topics.vitals] ?? []) as number[];
     for (const p of [...parts.keys()]) if (!assigned.includes(p)) parts.delete(p); // revoked: another instance owns it now
-    restoring = restoring.then(() => restore(assigned));
+    // Never left rejected: a failed restore is logged, and the partition's first batch retries it.
+    restoring = restoring.then(() => restore(assigned)).catch((err: unknown) => { log.error('processor state restore failed; retrying on the next batch', { err: err as Error }); });
   });
   consumer.on(consumer.events.CRASH, (e) => {
     // kafkajs restarts on retriable errors by itself; after a non-retriable one the consumer
@@ -251,9 +252,12 @@ export async function startProcessor(o: {
   };
 
   // Readings held back for ordering are released by wall time when their partition is idle.
+  let idleQueued = false;
   const idleFlush = setInterval(() => {
-    if (closed) return;
+    if (closed || idleQueued) return; // one queued idle flush at a time, however long batches take
+    idleQueued = true;
     void restoring.then(() => serial(async () => {
+      idleQueued = false;
       for (const [p, ps] of parts) {
         try {
           if (ps.buffer.size > 0) {
