@@ -9,6 +9,7 @@ import type { Kafka } from 'kafkajs';
 import type { Codec } from '../schemas/codec.ts';
 import type { PatientAssignment } from '../schemas/records.ts';
 import type { Logger } from './log.ts';
+import { whenReady } from './kafka.ts';
 
 export interface AssignmentView {
   get(patientId: string): PatientAssignment | undefined;
@@ -21,7 +22,7 @@ export async function startAssignmentView(kafka: Kafka, topic: string, codec: Co
   const map = new Map<string, PatientAssignment>();
   const admin = kafka.admin();
   await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
+  const ends = await whenReady(() => admin.fetchTopicOffsets(topic));
   await admin.disconnect();
   const target = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
   let resolveReady!: () => void;

@@ -94,7 +94,7 @@ export async function ensureTopics(admin: Admin, cfg: Pick<Config, 'kafkaTopicPr
   }
   const present = plan.filter((p) => existing.has(p.topic));
   if (present.length) {
-    const meta = await admin.fetchTopicMetadata({ topics: present.map((p) => p.topic) });
+    const meta = await whenReady(() => admin.fetchTopicMetadata({ topics: present.map((p) => p.topic) }));
     for (const t of meta.topics) {
       const want = plan.find((p) => p.topic === t.name)!.numPartitions;
       if (t.partitions.length !== want) {
@@ -115,7 +115,7 @@ export async function readToEnd(kafka: Kafka, topic: string, partitions?: Readon
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const ends = await admin.fetchTopicOffsets(topic);
+    const ends = await whenReady(() => admin.fetchTopicOffsets(topic));
     const pending = new Map<number, bigint>();
     for (const e of ends) {
       if (partitions && !partitions.has(e.partition)) continue;
@@ -183,4 +183,20 @@ export async function sendChunked(producer: Producer, topicMessages: { topic: st
   }
   chunk = chunk.filter((c) => c.messages.length > 0);
   await send();
+}
+
+/**
+ * Retries an admin call while Kafka says "not yet" (a new topic not yet served by every
+ * listener, a coordinator loading): retriable errors for up to `timeoutMs`, anything else at once.
+ */
+export async function whenReady<T>(fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if ((e as { retriable?: boolean }).retriable === false || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }

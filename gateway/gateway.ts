@@ -30,7 +30,7 @@ import { LATENCY_BUCKETS, prom } from '../common/metrics.ts';
 import type { Codec } from '../schemas/codec.ts';
 import type { Topics } from '../schemas/topics.ts';
 import { canActOnAlerts, canSeeVitals, canSeeWard, verifyToken, type AuthConfig, type Principal } from './auth.ts';
-import { createProducer } from '../common/kafka.ts';
+import { createProducer, whenReady } from '../common/kafka.ts';
 import { partitionForWard } from '../schemas/topics.ts';
 import type { AlertEvent, PatientStatus } from '../schemas/records.ts';
 import { alertsTopic, parseClientMessage, vitalsTopic, type PatientSnapshot, type ServerMessage } from './protocol.ts';
@@ -45,7 +45,16 @@ interface SocketData {
   tokens: number;
   lastRefill: number;
   closed: boolean;
+  /** Slow client: vitals are withheld (conflated to the latest per patient) until it drains. */
+  conflating: boolean;
+  /** Wards whose vitals this socket receives (clinical roles). */
+  vitalsWards: Set<string>;
 }
+
+/** Above this many buffered bytes a socket stops getting every reading (alerts still flow). */
+export const CONFLATE_ABOVE_BYTES = 256 * 1024;
+/** …and gets the latest reading per patient, then the live stream again, below this. */
+export const RESUME_BELOW_BYTES = 64 * 1024;
 
 export interface Gateway {
   readonly port: number;
@@ -118,12 +127,28 @@ export async function startGateway(o: {
     sent: new prom.Counter({ name: 'wardstream_gateway_events_total', help: 'Events published to ward topics, by kind', labelNames: ['kind'], registers }),
     rejected: new prom.Counter({ name: 'wardstream_gateway_rejected_total', help: 'Refused upgrades and messages, by code', labelNames: ['code'], registers }),
     disconnects: new prom.Counter({ name: 'wardstream_gateway_disconnects_total', help: 'Connections closed, by reason', labelNames: ['reason'], registers }),
+    conflated: new prom.Counter({ name: 'wardstream_gateway_conflated_total', help: 'Times a slow client was switched to conflated vitals (latest per patient)', registers }),
+    bufferedBytes: new prom.Gauge({ name: 'wardstream_gateway_buffered_bytes', help: 'Bytes buffered for WebSocket clients, all connections', registers, collect() { let n = 0; for (const ws of sockets) { try { n += ws.getBufferedAmount(); } catch { /* closed */ } } this.set(n); } }),
     resumed: new prom.Counter({ name: 'wardstream_gateway_resumes_total', help: 'Resubscriptions with a position, by outcome (resumed without gap, or resynced from a snapshot)', labelNames: ['outcome'], registers }),
     deviceToGateway: new prom.Histogram({ name: 'wardstream_device_to_gateway_seconds', help: 'Device timestamp to gateway send, by kind', labelNames: ['kind'], buckets: LATENCY_BUCKETS, registers }),
   };
   const sockets = new Set<uWS.WebSocket<SocketData>>();
   const seenAlertEvents = new RecentIds(100_000);
   const history = new History(config.resumeBufferPerPartition);
+  /** Latest vitals event per patient, by ward: what a conflating client gets when it catches up. */
+  const latestVitals = new Map<string, Map<string, string>>();
+  // Backpressure: every 100 ms, sockets over CONFLATE_ABOVE_BYTES leave their wards' vitals
+  // topics (alerts keep flowing, bounded by maxBackpressure, beyond which the socket is closed
+  // and the client resumes). Memory per socket stays bounded whatever the client does.
+  const conflateTimer = setInterval(() => {
+    for (const ws of sockets) {
+      const d = ws.getUserData();
+      if (d.closed || d.conflating || d.vitalsWards.size === 0 || ws.getBufferedAmount() <= CONFLATE_ABOVE_BYTES) continue;
+      d.conflating = true;
+      for (const ward of d.vitalsWards) ws.unsubscribe(vitalsTopic(ward));
+      m.conflated.inc();
+    }
+  }, 100);
   // Caches (the gateway is otherwise stateless): latest status per patient, by ward, from the
   // compacted patient-status topic; open alerts by id, so an action can be checked against the
   // ward it belongs to before it is written.
@@ -181,7 +206,7 @@ export async function startGateway(o: {
         (principal) => {
           if (aborted) return;
           res.cork(() => res.upgrade<SocketData>({
-            principal, id: randomUUID(), wards: new Set(), expiryTimer: null, tokens: RATE_BURST, lastRefill: Date.now(), closed: false,
+            principal, id: randomUUID(), wards: new Set(), expiryTimer: null, tokens: RATE_BURST, lastRefill: Date.now(), closed: false, conflating: false, vitalsWards: new Set(),
           }, secKey, secProtocol, secExtensions, context));
         },
         (err: unknown) => {
@@ -232,7 +257,7 @@ export async function startGateway(o: {
           // Subscribing, snapshot/replay and live events happen in this one synchronous handler:
           // nothing published can fall between the replay and the live stream.
           ws.subscribe(alertsTopic(msg.ward));
-          if (vitals) ws.subscribe(vitalsTopic(msg.ward));
+          if (vitals) { d.vitalsWards.add(msg.ward); if (!d.conflating) ws.subscribe(vitalsTopic(msg.ward)); }
           if (!d.wards.has(msg.ward)) { d.wards.add(msg.ward); m.subscriptions.inc(); }
           ws.cork(() => {
             send(ws, { type: 'subscribed', ward: msg.ward, vitals, partition, resumed, resynced, head: { vitals: history.head('vitals', partition), alerts: history.head('alerts', partition) } });
@@ -265,10 +290,23 @@ export async function startGateway(o: {
         case 'unsubscribe':
           ws.unsubscribe(alertsTopic(msg.ward));
           ws.unsubscribe(vitalsTopic(msg.ward));
+          d.vitalsWards.delete(msg.ward);
           if (d.wards.delete(msg.ward)) m.subscriptions.dec();
           send(ws, { type: 'unsubscribed', ward: msg.ward });
           return;
       }
+    },
+    drain: (ws) => {
+      // A conflating client caught up: the latest reading of every patient of its wards, then live.
+      const d = ws.getUserData();
+      if (!d.conflating || ws.getBufferedAmount() > RESUME_BELOW_BYTES) return;
+      d.conflating = false;
+      ws.cork(() => {
+        for (const ward of d.vitalsWards) {
+          for (const json of latestVitals.get(ward)?.values() ?? []) ws.send(json);
+          ws.subscribe(vitalsTopic(ward));
+        }
+      });
     },
     close: (ws, code) => {
       const d = ws.getUserData();
@@ -329,7 +367,7 @@ export async function startGateway(o: {
     const admin = o.kafka.admin();
     await admin.connect();
     for (const t of [topics.vitals, topics.alerts]) {
-      const offs = await admin.fetchTopicOffsetsByTimestamp(t, Date.now() - config.resumeWindowMs);
+      const offs = await whenReady(() => admin.fetchTopicOffsetsByTimestamp(t, Date.now() - config.resumeWindowMs));
       backfill.set(t, offs.map((x) => ({ partition: x.partition, offset: x.offset })));
       for (const x of offs) history.setFloor(t === topics.alerts ? 'alerts' : 'vitals', x.partition, BigInt(x.offset));
     }
@@ -365,6 +403,9 @@ export async function startGateway(o: {
             const reading = codec.decode('vitals', msg.value);
             const json = JSON.stringify({ type: 'vitals', position, reading } satisfies ServerMessage);
             history.add('vitals', batch.partition, BigInt(msg.offset), reading.wardId, json);
+            let lw = latestVitals.get(reading.wardId);
+            if (!lw) latestVitals.set(reading.wardId, (lw = new Map()));
+            lw.set(reading.patientId, json);
             app.publish(vitalsTopic(reading.wardId), json);
             m.sent.inc({ kind: 'vitals' });
             m.deviceToGateway.observe({ kind: 'vitals' }, Math.max(0, now - reading.ts) / 1000);
@@ -384,6 +425,7 @@ export async function startGateway(o: {
     healthy: () => consumerJoined && (o.dependenciesHealthy?.() ?? true),
     connections: () => sockets.size,
     async close() {
+      clearInterval(conflateTimer);
       await consumer.disconnect();
       await statusConsumer.disconnect();
       await actions.disconnect();
