@@ -151,7 +151,8 @@ export async function startProcessor(o: {
     // kafkajs restarts on retriable errors by itself; after a non-retriable one the consumer
     // is gone, so the process reports unhealthy (orchestrators restart it on /healthz).
     if (!e.payload.restart) joined = false;
-    log.error('processor consumer crashed', { err: e.payload.error, restart: e.payload.restart });
+    if (e.payload.restart) log.warn('processor consumer restarting after a retriable error', { err: e.payload.error });
+    else log.error('processor consumer crashed', { err: e.payload.error });
   });
 
   /** Everything a batch produces, sent in one request before the offset commit. */
