@@ -17,10 +17,8 @@ export const ERRORS = {
   BRIDGE_ERR_NO_VITALS: { retriable: false, message: 'no vital sign in the reading' },
   // bridge: infrastructure
   BRIDGE_ERR_KAFKA_SEND: { retriable: true, message: 'Kafka did not acknowledge the batch' },
-  BRIDGE_ERR_MQTT: { retriable: true, message: 'MQTT connection failed' },
-  // processors
-  PROCESSOR_ERR_DECODE: { retriable: false, message: 'a record could not be decoded' },
-  PROCESSOR_ERR_RESTORE: { retriable: true, message: 'state restore from the changelog failed' },
+  // Kafka, any component
+  KAFKA_ERR_NOT_READY: { retriable: true, message: 'Kafka is not ready yet' },
   // gateway (also sent to clients as {"type":"error","code"})
   GATEWAY_ERR_UNAUTHORIZED: { retriable: false, message: 'missing, invalid or expired token' },
   GATEWAY_ERR_FORBIDDEN: { retriable: false, message: 'the token does not grant this ward or action' },

@@ -9,6 +9,7 @@
  * by (deviceId, seq) and by alert eventId.
  */
 import { Kafka, logLevel, type Admin, type ITopicConfig, type Message, type Producer, type logCreator } from 'kafkajs';
+import { isRetriable, WardstreamError } from './errors.ts';
 import { createLogger } from './log.ts';
 import type { Config } from './config.ts';
 import { topicNames, type Topics } from '../schemas/topics.ts';
@@ -80,17 +81,11 @@ export async function ensureTopics(admin: Admin, cfg: Pick<Config, 'kafkaTopicPr
   }
   // A new topic's partitions can take a moment to be served everywhere (KRaft metadata
   // propagation), even after waitForLeaders; wait until every one answers an offsets request.
-  const deadline = Date.now() + 30_000;
   for (const t of missing) {
-    for (;;) {
-      try {
-        const offs = await admin.fetchTopicOffsets(t.topic);
-        if (offs.length === t.numPartitions) break;
-      } catch (e) {
-        if (Date.now() > deadline) throw e;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await whenReady(async () => {
+      const offs = await admin.fetchTopicOffsets(t.topic);
+      if (offs.length !== t.numPartitions) throw new WardstreamError('KAFKA_ERR_NOT_READY', `${t.topic}: ${offs.length} of ${t.numPartitions} partitions served`);
+    });
   }
   const present = plan.filter((p) => existing.has(p.topic));
   if (present.length) {
@@ -195,7 +190,7 @@ export async function whenReady<T>(fn: () => Promise<T>, timeoutMs = 30_000): Pr
     try {
       return await fn();
     } catch (e) {
-      if ((e as { retriable?: boolean }).retriable === false || Date.now() > deadline) throw e;
+      if (!isRetriable(e) || Date.now() > deadline) throw e;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
