@@ -108,6 +108,7 @@ export function stepEpisode(s: EpisodeState, v: number, ts: number, rule: Condit
 /** A time bucket of a trend window: min and max of the parameter within it. */
 export interface Bucket { readonly t: number; readonly min: number; readonly max: number }
 export interface Obs { readonly v: number; readonly ts: number }
+export interface DeviceSeq { readonly deviceId: string; readonly memory: SeqMemory }
 
 export type News2Episode =
   | { readonly kind: 'normal' }
@@ -121,7 +122,8 @@ export interface PatientState {
   readonly bed: string | null;
   /** Highest event time applied to the rules. */
   readonly lastTs: number;
-  readonly devices: Readonly<Record<string, SeqMemory>>;
+  /** De-duplication memory per device, least recently heard-from first (an array: cheaper to copy per reading than a keyed object). */
+  readonly devices: readonly DeviceSeq[];
   readonly episodes: Readonly<Record<string, EpisodeState>>;
   readonly buckets: Readonly<Record<string, readonly Bucket[]>>;
   /** Latest accepted (clinically used) value per vital. */
@@ -150,7 +152,7 @@ const ARTIFACT_ALERT_COUNT = 3;
 
 export function initialState(r: Pick<VitalsReading, 'patientId' | 'wardId' | 'bed'>): PatientState {
   return {
-    patientId: r.patientId, wardId: r.wardId, bed: r.bed, lastTs: 0, devices: {}, episodes: {}, buckets: {}, obs: {}, raw: {},
+    patientId: r.patientId, wardId: r.wardId, bed: r.bed, lastTs: 0, devices: [], episodes: {}, buckets: {}, obs: {}, raw: {},
     consciousness: null, onOxygen: null, news2: { kind: 'normal' }, news2Last: null, artifacts: [], sensorOffSince: null, tech: {}, alerts: {}, actions: [],
   };
 }
@@ -166,6 +168,29 @@ const NEWS2_WORDS: Readonly<Record<News2Level, string>> = { none: 'routine', low
 type Draft = { -readonly [K in keyof PatientState]: PatientState[K] };
 
 /**
+ * Field-by-field copies instead of `{ ...x }`: every state then has one hidden class (spreads
+ * of states decoded from the changelog did not), which made the copy the engine's hottest line.
+ */
+function copyState(p: PatientState): Draft {
+  return {
+    patientId: p.patientId, wardId: p.wardId, bed: p.bed, lastTs: p.lastTs, devices: p.devices, episodes: p.episodes, buckets: p.buckets,
+    obs: p.obs, raw: p.raw, consciousness: p.consciousness, onOxygen: p.onOxygen, news2: p.news2, news2Last: p.news2Last,
+    artifacts: p.artifacts, sensorOffSince: p.sensorOffSince, tech: p.tech, alerts: p.alerts, actions: p.actions,
+  };
+}
+type VitalObs = Partial<Record<VitalName, Obs>>;
+function copyObs(o: Readonly<VitalObs>): VitalObs {
+  const c: VitalObs = {};
+  if (o.heartRate) c.heartRate = o.heartRate;
+  if (o.spo2) c.spo2 = o.spo2;
+  if (o.respRate) c.respRate = o.respRate;
+  if (o.systolicBp) c.systolicBp = o.systolicBp;
+  if (o.diastolicBp) c.diastolicBp = o.diastolicBp;
+  if (o.temperature) c.temperature = o.temperature;
+  return c;
+}
+
+/**
  * Accumulator of one step. `st` is a draft: a fresh shallow copy of the previous state made
  * once per step, whose fields are then replaced (never mutated in place), so the previous
  * state stays intact and the hot path makes one copy instead of one per stage.
@@ -174,7 +199,7 @@ class Acc {
   alerts: life.Alerts;
   events: AlertEvent[] = [];
   readonly st: Draft;
-  constructor(prev: PatientState, readonly ctx: life.Ctx) { this.st = { ...prev }; this.alerts = prev.alerts; }
+  constructor(prev: PatientState, readonly ctx: life.Ctx) { this.st = copyState(prev); this.alerts = prev.alerts; }
   take(o: life.Out): void { this.alerts = o.alerts; if (o.events.length) this.events.push(...o.events); }
   done(): PatientState { this.st.alerts = this.alerts; return this.st; }
 }
@@ -249,14 +274,17 @@ function ctxOf(st: PatientState, rules: RuleSet, correlationId: string): life.Ct
 export function step(prev: PatientState | undefined, r: VitalsReading, rules: RuleSet): StepResult {
   let st = prev ?? initialState(r);
   if (st.wardId !== r.wardId || st.bed !== r.bed) st = { ...st, wardId: r.wardId, bed: r.bed };
-  const seen = observe(st.devices[r.deviceId] ?? emptyMemory(), r.seq, r.ts);
+  let di = st.devices.length - 1;
+  while (di >= 0 && st.devices[di]!.deviceId !== r.deviceId) di--;
+  const seen = observe(di >= 0 ? st.devices[di]!.memory : emptyMemory(), r.seq, r.ts);
   if (seen.verdict === 'duplicate' || seen.verdict === 'stale') return { state: st, events: [], verdict: seen.verdict };
-  let devices: Record<string, SeqMemory> = { ...st.devices, [r.deviceId]: seen.memory };
-  const ids = Object.keys(devices);
-  if (ids.length > MAX_DEVICES) {
-    const oldest = ids.reduce((a, b) => (devices[a]!.maxTs <= devices[b]!.maxTs ? a : b));
-    const { [oldest]: _dropped, ...rest } = devices;
-    devices = rest;
+  // Most recently heard-from last; past MAX_DEVICES the least recent is forgotten.
+  const entry: DeviceSeq = { deviceId: r.deviceId, memory: seen.memory };
+  let devices: readonly DeviceSeq[];
+  if (di === st.devices.length - 1 && di >= 0) { const d = st.devices.slice(); d[di] = entry; devices = d; }
+  else {
+    const others = di >= 0 ? st.devices.filter((_, i) => i !== di) : st.devices;
+    devices = [...others.slice(Math.max(0, others.length - (MAX_DEVICES - 1))), entry];
   }
   // Event time: a reading older than what the rules already saw cannot move sustain clocks
   // backwards; it is remembered for de-duplication and reported as late (the runner's reorder
@@ -279,13 +307,15 @@ export function step(prev: PatientState | undefined, r: VitalsReading, rules: Ru
 
   // Technical screening: decide which values are clinically usable.
   const accepted: Partial<Record<VitalName, number>> = {};
-  const raw: Partial<Record<VitalName, Obs>> = { ...acc.st.raw };
+  const acceptedObs: Partial<Record<VitalName, Obs>> = {};
+  const raw = copyObs(acc.st.raw);
   let artifacts = acc.st.artifacts;
   for (const name of VITAL_NAMES) {
     const v = r[name];
     if (v === null) continue;
     const before = raw[name];
-    raw[name] = { v, ts };
+    const seenObs: Obs = { v, ts };
+    raw[name] = seenObs;
     if (name === 'spo2' && v <= 0) { // a living patient has no SpO2 of 0: the probe is off
       const since = acc.st.sensorOffSince ?? ts;
       if (acc.st.sensorOffSince === null) acc.st.sensorOffSince = ts;
@@ -302,6 +332,7 @@ export function step(prev: PatientState | undefined, r: VitalsReading, rules: Ru
       continue;
     }
     accepted[name] = v;
+    acceptedObs[name] = seenObs; // the same object in raw and obs: one allocation per value
   }
   let recentArtifacts = 0;
   for (const t of artifacts) if (ts - t <= ARTIFACT_WINDOW_MS) recentArtifacts++;
@@ -350,8 +381,8 @@ export function step(prev: PatientState | undefined, r: VitalsReading, rules: Ru
   if (episodes) for (const k in episodes) if (episodes[k]!.kind === 'normal') delete episodes[k];
 
   // Latest clinically usable observations, for NEWS2 and the status topic.
-  const obs: Partial<Record<VitalName, Obs>> = { ...acc.st.obs };
-  for (const k of VITAL_NAMES) { const v = accepted[k]; if (v !== undefined) obs[k] = { v, ts }; }
+  const obs = copyObs(acc.st.obs);
+  for (const k of VITAL_NAMES) { const o = acceptedObs[k]; if (o !== undefined) obs[k] = o; }
   if (episodes) acc.st.episodes = episodes;
   if (buckets) acc.st.buckets = buckets;
   acc.st.obs = obs;
@@ -376,18 +407,20 @@ function runNews2(acc: Acc, rules: RuleSet, ts: number): void {
     consciousness: acc.st.consciousness && acc.st.consciousness.ts >= f ? acc.st.consciousness.v : null,
     temperature: o.temperature && o.temperature.ts >= f ? o.temperature.v : null,
   }, cfg.spo2Scale);
-  const details: Record<string, number> = { total: s.total, ...s.subScores };
+  // Built only when an event carries it (most readings change no alert).
+  let detailsMemo: Record<string, number> | null = null;
+  const detailsOf = () => (detailsMemo ??= { total: s.total, ...s.subScores });
   const cur = acc.st.news2;
   const alerting = NEWS2_ALERTING(s.level);
   let next: News2Episode = cur;
   const msg = `NEWS2 ${s.total}${s.complete ? '' : ' (incomplete)'}: ${NEWS2_WORDS[s.level]}`;
   switch (cur.kind) {
     case 'normal':
-      if (alerting) next = cfg.sustainMs <= 0 ? startNews2(acc, ts, ts, s.level, s.total, msg, details) : { kind: 'pending', since: ts };
+      if (alerting) next = cfg.sustainMs <= 0 ? startNews2(acc, ts, ts, s.level, s.total, msg, detailsOf()) : { kind: 'pending', since: ts };
       break;
     case 'pending':
       if (!alerting) next = { kind: 'normal' };
-      else if (ts - cur.since >= cfg.sustainMs) next = startNews2(acc, cur.since, ts, s.level, s.total, msg, details);
+      else if (ts - cur.since >= cfg.sustainMs) next = startNews2(acc, cur.since, ts, s.level, s.total, msg, detailsOf());
       break;
     case 'active':
     case 'clearing': {
@@ -399,18 +432,18 @@ function runNews2(acc: Acc, rules: RuleSet, ts: number): void {
       const rank = (l: News2Level) => PRIORITY_RANK[NEWS2_PRIORITY[l]!];
       if (rank(s.level) > rank(cur.level)) {
         // Up at once: a worse response level is news.
-        acc.take(life.reprioritize(acc.alerts, acc.ctx, cur.alertId, NEWS2_PRIORITY[s.level]!, s.total, ts, msg, details));
+        acc.take(life.reprioritize(acc.alerts, acc.ctx, cur.alertId, NEWS2_PRIORITY[s.level]!, s.total, ts, msg, detailsOf()));
         next = { kind: 'active', alertId: cur.alertId, level: s.level, total: s.total };
       } else if (rank(s.level) < rank(cur.level)) {
         // Down only after the lower level held for deescalateMs: a score that flaps between two
         // levels must not page people every time it crosses.
         const since = cur.kind === 'active' && cur.lowerSince !== undefined ? cur.lowerSince : ts;
         if (ts - since >= cfg.deescalateMs) {
-          acc.take(life.reprioritize(acc.alerts, acc.ctx, cur.alertId, NEWS2_PRIORITY[s.level]!, s.total, ts, msg, details));
+          acc.take(life.reprioritize(acc.alerts, acc.ctx, cur.alertId, NEWS2_PRIORITY[s.level]!, s.total, ts, msg, detailsOf()));
           next = { kind: 'active', alertId: cur.alertId, level: s.level, total: s.total };
         } else next = { kind: 'active', alertId: cur.alertId, level: cur.level, total: cur.total, lowerSince: since };
       } else {
-        if (s.total > cur.total) acc.take(life.worse(acc.alerts, acc.ctx, cur.alertId, s.total, ts, msg, details));
+        if (s.total > cur.total) acc.take(life.worse(acc.alerts, acc.ctx, cur.alertId, s.total, ts, msg, detailsOf()));
         next = { kind: 'active', alertId: cur.alertId, level: cur.level, total: Math.max(cur.total, s.total) };
       }
       break;
@@ -444,7 +477,9 @@ export function tickPatient(st: PatientState, watermark: number, rules: RuleSet)
   const acc = new Acc(st, ctxOf(st, rules, 'timer'));
   if (st.lastTs > 0 && watermark - st.lastTs >= rules.technical.signalLossMs) {
     const onsetTs = st.lastTs + rules.technical.signalLossMs;
-    technicalOnset(acc, 'signalLoss', 'signal-loss', 'medium', onsetTs, watermark, `No signal for ${Math.round(rules.technical.signalLossMs / 1000)} s`);
+    // Stamped at its due time, not at the watermark that noticed it: when the runner's timer
+    // fires depends on batching, and the event (and its id) must not.
+    technicalOnset(acc, 'signalLoss', 'signal-loss', 'medium', onsetTs, onsetTs, `No signal for ${Math.round(rules.technical.signalLossMs / 1000)} s`);
   }
   acc.take(life.tick(acc.alerts, acc.ctx, watermark));
   if (acc.events.length === 0 && acc.alerts === st.alerts) return { state: st, events: [] };
