@@ -3,7 +3,7 @@
  * wardstream command line.
  *
  *   wardstream start [--no-simulate] [--patients 40] [--wards 4] [--rate 1] [--scenario mixed] [--seed 1]
- *   wardstream bridge | processor | gateway          one component (needs KAFKA_BROKERS)
+ *   wardstream bridge | processor | gateway | sink   one component (needs KAFKA_BROKERS; sink: DATABASE_URL or embedded)
  *   wardstream admit --patient P --ward W [--bed B]   write a patient-assignments record
  *   wardstream discharge --patient P                  tombstone the assignment
  *   wardstream token --role nurse --ward icu-1 [--ward …] [--ttl 1h] [--sub name]
@@ -21,12 +21,15 @@ import { createRegistry } from '../common/metrics.ts';
 import { startRuntime } from '../common/runtime.ts';
 import { ROLES, parseTtl, signToken, type Role } from '../gateway/auth.ts';
 import { startGateway } from '../gateway/gateway.ts';
+import { auditKeyOf, openHistory, registerAuditKey, type History } from '../history/db.ts';
+import { startSink } from '../history/sink.ts';
 import { startProcessor } from '../processors/processor.ts';
 import { partitionForWard } from '../schemas/topics.ts';
 import { runSimulator, SCENARIOS, type Scenario } from '../tools/simulator.ts';
 
-const USAGE = `usage: wardstream <start|bridge|processor|gateway|admit|discharge|token|simulate> [options]
-  start      the whole pipeline on embedded defaults (local Kafka, embedded MQTT) with a simulator
+const USAGE = `usage: wardstream <start|bridge|processor|gateway|sink|replay|admit|discharge|token|simulate> [options]
+  start      the whole pipeline on embedded defaults (local Kafka, embedded MQTT, embedded PostgreSQL) with a simulator
+  sink       write vitals, alerts, actions and the audit trail to PostgreSQL (DATABASE_URL or embedded)
   admit      --patient P --ward W [--bed B]
   discharge  --patient P
   token      --role ${ROLES.join('|')} --ward W [--ward W2 …] [--ttl 1h] [--sub NAME]
@@ -112,6 +115,7 @@ async function main(argv: string[]): Promise<void> {
     case 'start':
     case 'bridge':
     case 'processor':
+    case 'sink':
     case 'gateway': {
       let config = loadConfig();
       let generatedSecret = false;
@@ -134,9 +138,19 @@ async function main(argv: string[]): Promise<void> {
         })
         : null;
       if (gateway) closers.unshift(() => gateway.close());
+      let history: History | null = null;
+      let sink: Awaited<ReturnType<typeof startSink>> | null = null;
+      if (cmd === 'start' || cmd === 'sink') {
+        const auditKey = auditKeyOf(config);
+        history = await openHistory(config, log.child({ part: 'history' }));
+        closers.push(() => history!.close()); // after the sink has stopped
+        await registerAuditKey(history.pool, auditKey);
+        sink = await startSink({ config, kafka: rt.kafka, codec: rt.codec, topics: rt.topics, log: log.child({ part: 'sink' }), pool: history.pool, auditKey, registry });
+        closers.unshift(() => sink!.close());
+      }
       if (!gateway && config.metricsPort !== null) {
         // Bridge and processor processes have no HTTP server of their own: a small one for SREs.
-        const healthy = () => (bridge ? bridge.healthy() : true) && (processor ? processor.healthy() : true);
+        const healthy = () => (bridge ? bridge.healthy() : true) && (processor ? processor.healthy() : true) && (sink ? sink.healthy() : true);
         const srv = http.createServer((req, res) => {
           if (req.url === '/metrics') {
             registry.metrics().then((text) => { res.writeHead(200, { 'content-type': registry.contentType }); res.end(text); }, () => { res.writeHead(500); res.end(); });
@@ -166,6 +180,7 @@ async function main(argv: string[]): Promise<void> {
           `  websocket   ws://${config.host}:${gateway.port}/ws   (send {"type":"subscribe","ward":"ward-1"})`,
           `  health      ${gateway.url}/healthz     metrics ${gateway.url}/metrics`,
           `  kafka       ${rt.brokers.join(',')}${rt.localKafka ? ' (local)' : ''}     mqtt ${bridge!.mqttUrl}`,
+          history ? `  postgres    ${history.url.replace(/:[^:@/]+@/, ':***@')}${history.embedded ? ` (embedded, ${history.embedded.dataDir})` : ''}` : '',
           generatedSecret ? `  dev secret  WARDSTREAM_JWT_SECRET=${config.jwtSecret}   (generated for this run)` : '',
           `  dev token   ${token}`,
           sim ? '  simulator   40 patients in ward-1..ward-4, some with scripted deteriorations' : '',

@@ -20,6 +20,12 @@
  *   METRICS_PORT          bridge/processor commands serve /metrics and /healthz on it (the
  *                         gateway serves them on PORT); unset = not served
  *   RESUME_WINDOW_MS, RESUME_BUFFER_PER_PARTITION  gateway history for gap-free resume
+ *   DATABASE_URL          PostgreSQL for history and audit; unset = embedded PostgreSQL in PG_DATA_DIR
+ *                         (default .wardstream/pgdata)
+ *   VITALS_RETENTION_DAYS daily vitals partitions kept (default 30); PARTITIONS_AHEAD_DAYS (2)
+ *   WARDSTREAM_AUDIT_KEY  HMAC-SHA-256 key for audit pseudonyms, hex >= 32 bytes; required with
+ *                         DATABASE_URL (npm start keeps a development key beside PG_DATA_DIR)
+ *   WARDSTREAM_AUDIT_KEY_ID  the key's name stored with each pseudonym (default k1)
  */
 import { Ajv } from 'ajv';
 import { WardstreamError } from './errors.ts';
@@ -53,6 +59,18 @@ export interface Config {
   readonly resumeWindowMs: number;
   /** …and at most this many events per partition and stream. */
   readonly resumeBufferPerPartition: number;
+  /** PostgreSQL for history and audit; null = an embedded server (npm start, tests). */
+  readonly databaseUrl: string | null;
+  /** Data directory of the embedded PostgreSQL (kept between runs). */
+  readonly pgDataDir: string;
+  /** Daily `vitals` partitions older than this are dropped. */
+  readonly vitalsRetentionDays: number;
+  /** Daily partitions created this many days ahead. */
+  readonly partitionsAheadDays: number;
+  /** HMAC-SHA-256 key for patient pseudonyms in audit tables (hex, >= 32 bytes); never stored in the database. */
+  readonly auditKey: string | null;
+  /** Name of that key, stored beside each pseudonym (rotation: docs/operations.md). */
+  readonly auditKeyId: string;
 }
 
 export const DEFAULTS: Config = {
@@ -78,6 +96,12 @@ export const DEFAULTS: Config = {
   metricsPort: null,
   resumeWindowMs: 10 * 60 * 1000,
   resumeBufferPerPartition: 10_000,
+  databaseUrl: null,
+  pgDataDir: '.wardstream/pgdata',
+  vitalsRetentionDays: 30,
+  partitionsAheadDays: 2,
+  auditKey: null,
+  auditKeyId: 'k1',
 };
 
 const schema = {
@@ -106,6 +130,12 @@ const schema = {
     metricsPort: { anyOf: [{ type: 'null' }, { type: 'integer', minimum: 0, maximum: 65535 }] },
     resumeWindowMs: { type: 'integer', minimum: 0, maximum: 86400000 },
     resumeBufferPerPartition: { type: 'integer', minimum: 1, maximum: 10000000 },
+    databaseUrl: { anyOf: [{ type: 'null' }, { type: 'string', pattern: '^postgres(ql)?://' }] },
+    pgDataDir: { type: 'string', minLength: 1 },
+    vitalsRetentionDays: { type: 'integer', minimum: 1, maximum: 36500 },
+    partitionsAheadDays: { type: 'integer', minimum: 1, maximum: 60 },
+    auditKey: { anyOf: [{ type: 'null' }, { type: 'string', pattern: '^([0-9a-fA-F]{2}){32,}$' }] },
+    auditKeyId: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,40}$' },
   },
 } as const;
 
@@ -116,6 +146,8 @@ const ENV_NAMES: Record<keyof Config, string> = {
   allowedOrigins: 'ALLOWED_ORIGINS', schemaRegistryUrl: 'SCHEMA_REGISTRY_URL', maxPayloadBytes: 'MAX_PAYLOAD_BYTES', maxFutureSkewMs: 'MAX_FUTURE_SKEW_MS',
   rulesFile: 'WARDSTREAM_RULES', processorCommitIntervalMs: 'PROCESSOR_COMMIT_INTERVAL_MS', metricsPort: 'METRICS_PORT',
   resumeWindowMs: 'RESUME_WINDOW_MS', resumeBufferPerPartition: 'RESUME_BUFFER_PER_PARTITION',
+  databaseUrl: 'DATABASE_URL', pgDataDir: 'PG_DATA_DIR', vitalsRetentionDays: 'VITALS_RETENTION_DAYS', partitionsAheadDays: 'PARTITIONS_AHEAD_DAYS',
+  auditKey: 'WARDSTREAM_AUDIT_KEY', auditKeyId: 'WARDSTREAM_AUDIT_KEY_ID',
 };
 
 const validate = new Ajv({ allErrors: true }).compile(schema);

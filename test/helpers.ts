@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import mqtt from 'mqtt';
 import { inject } from 'vitest';
+import pg from 'pg';
 import WebSocket from 'ws';
 import { startBridge, type Bridge } from '../bridge/bridge.ts';
 import { loadConfig, type Config } from '../common/config.ts';
@@ -14,6 +15,8 @@ import { createLogger } from '../common/log.ts';
 import { createRegistry } from '../common/metrics.ts';
 import { signToken, type Role } from '../gateway/auth.ts';
 import { startGateway, type Gateway } from '../gateway/gateway.ts';
+import { createDatabase } from '../deploy/local/postgres.ts';
+import { migrate } from '../history/db.ts';
 import { startProcessor, type Processor } from '../processors/processor.ts';
 import { localCodec, type Codec } from '../schemas/codec.ts';
 import type { Topics } from '../schemas/topics.ts';
@@ -135,4 +138,15 @@ export async function mqttClient(url: string, clientId = `dev-${randomUUID().sli
 
 export function reading(o: { deviceId?: string; seq: number; ts: number; vitals: Record<string, number> }): string {
   return JSON.stringify({ deviceId: o.deviceId ?? 'mon-1', seq: o.seq, ts: o.ts, vitals: o.vitals });
+}
+
+export const AUDIT_KEY_HEX = 'a1'.repeat(32);
+
+/** A database of this test file's own on the shared test PostgreSQL, migrated. */
+export async function testDatabase(config: Config): Promise<{ url: string; pool: pg.Pool; close(): Promise<void> }> {
+  const name = `t_${config.kafkaTopicPrefix.replace(/[^a-z0-9]/gi, '').toLowerCase()}_${randomUUID().slice(0, 6)}`;
+  const url = await createDatabase(inject('databaseUrl'), name);
+  await migrate(url, log);
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  return { url, pool, close: () => pool.end() };
 }

@@ -1,0 +1,63 @@
+/**
+ * Daily partitions of `vitals` (native declarative range partitioning on device time, UTC days).
+ * Pure helpers (names, bounds, what has expired) plus the two statements that use them:
+ * created ahead of time and on demand for any day a batch touches; dropped after the retention.
+ */
+import type pg from 'pg';
+
+const DAY_MS = 86_400_000;
+const NAME = /^vitals_p(\d{4})(\d{2})(\d{2})$/;
+
+export const dayStart = (ts: number): number => ts - (((ts % DAY_MS) + DAY_MS) % DAY_MS);
+export const partitionName = (day: number): string => `vitals_p${new Date(day).toISOString().slice(0, 10).replace(/-/g, '')}`;
+
+export function dayOfPartition(name: string): number | null {
+  const m = NAME.exec(name);
+  return m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : null;
+}
+
+/** Partitions whose whole day ended more than `retentionDays` before `now`. */
+export function expiredPartitions(names: readonly string[], now: number, retentionDays: number): string[] {
+  const cutoff = dayStart(now) - retentionDays * DAY_MS;
+  return names.filter((n) => { const d = dayOfPartition(n); return d !== null && d + DAY_MS <= cutoff; }).sort();
+}
+
+export function daysBetween(fromTs: number, toTs: number): number[] {
+  const out: number[] = [];
+  for (let d = dayStart(fromTs); d <= toTs; d += DAY_MS) out.push(d);
+  return out;
+}
+
+/** Creates the partitions of these days if missing (serialized across sinks by an advisory lock). */
+export async function ensurePartitions(db: pg.Pool, days: readonly number[]): Promise<void> {
+  if (days.length === 0) return;
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('wardstream.vitals.partitions'))");
+    for (const d of days) {
+      const from = new Date(d).toISOString();
+      const to = new Date(d + DAY_MS).toISOString();
+      await client.query(`CREATE TABLE IF NOT EXISTS ${partitionName(d)} PARTITION OF vitals FOR VALUES FROM ('${from}') TO ('${to}')`);
+    }
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+export async function listPartitions(db: pg.Pool): Promise<string[]> {
+  const r = await db.query<{ name: string }>(
+    "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'vitals' ORDER BY 1");
+  return r.rows.map((x) => x.name);
+}
+
+/** Drops expired daily partitions; returns their names. Never touches other tables. */
+export async function dropExpired(db: pg.Pool, now: number, retentionDays: number): Promise<string[]> {
+  const gone = expiredPartitions(await listPartitions(db), now, retentionDays);
+  for (const n of gone) await db.query(`DROP TABLE IF EXISTS ${n}`);
+  return gone;
+}
