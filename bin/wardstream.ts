@@ -7,9 +7,14 @@
  *   wardstream admit --patient P --ward W [--bed B]   write a patient-assignments record
  *   wardstream discharge --patient P                  tombstone the assignment
  *   wardstream token --role nurse --ward icu-1 [--ward …] [--ttl 1h] [--sub name]
+ *   wardstream replay --from T [--to T] [--ward W …] [--patients P,…] [--rules FILE] [--source postgres|kafka]
+ *                     [--name N] [--warmup MIN] [--out DIR] [--publish] [--timelines 6]
  *   wardstream simulate --patients 200 --wards 4 --rate 1 [--seed N] [--scenario S] [--duration SEC] [--url mqtt://…]
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Presets, SingleBar } from 'cli-progress';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { startBridge } from '../bridge/bridge.ts';
@@ -22,7 +27,12 @@ import { startRuntime } from '../common/runtime.ts';
 import { ROLES, parseTtl, signToken, type Role } from '../gateway/auth.ts';
 import { startGateway } from '../gateway/gateway.ts';
 import { auditKeyOf, openHistory, registerAuditKey, type History } from '../history/db.ts';
+import { parseReplayArgs } from '../history/replay-args.ts';
+import { publishReplay, runReplay } from '../history/replay.ts';
+import { diffCsv, toCsv, toHtml, toJson, toTable } from '../history/report.ts';
 import { startSink } from '../history/sink.ts';
+import { DEFAULT_RULE_FILE, loadRuleFile, type RuleBook } from '../processors/rulebook.ts';
+import { localCodec } from '../schemas/codec.ts';
 import { startProcessor } from '../processors/processor.ts';
 import { partitionForWard } from '../schemas/topics.ts';
 import { runSimulator, SCENARIOS, type Scenario } from '../tools/simulator.ts';
@@ -30,6 +40,8 @@ import { runSimulator, SCENARIOS, type Scenario } from '../tools/simulator.ts';
 const USAGE = `usage: wardstream <start|bridge|processor|gateway|sink|replay|admit|discharge|token|simulate> [options]
   start      the whole pipeline on embedded defaults (local Kafka, embedded MQTT, embedded PostgreSQL) with a simulator
   sink       write vitals, alerts, actions and the audit trail to PostgreSQL (DATABASE_URL or embedded)
+  replay     --from T [--to T] [--ward W …] [--patients P,…] [--rules new.yaml] [--source postgres|kafka] [--name N]
+             [--warmup 30] [--out DIR] [--publish] [--timelines 6]   (T: ISO 8601, epoch ms, now, -24h)
   admit      --patient P --ward W [--bed B]
   discharge  --patient P
   token      --role ${ROLES.join('|')} --ward W [--ward W2 …] [--ttl 1h] [--sub NAME]
@@ -41,6 +53,8 @@ const OPTIONS = {
   role: { type: 'string' }, ttl: { type: 'string', default: '1h' }, sub: { type: 'string' },
   patients: { type: 'string' }, wards: { type: 'string' }, rate: { type: 'string' }, seed: { type: 'string' },
   scenario: { type: 'string' }, duration: { type: 'string' }, url: { type: 'string' },
+  from: { type: 'string' }, to: { type: 'string' }, rules: { type: 'string' }, source: { type: 'string' }, name: { type: 'string' },
+  warmup: { type: 'string' }, out: { type: 'string' }, publish: { type: 'boolean', default: false }, timelines: { type: 'string' },
   'no-simulate': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -95,6 +109,44 @@ async function main(argv: string[]): Promise<void> {
       await producer.send({ topic: rt.topics.assignments, acks: -1, messages: [{ key: a.patient, value }] });
       await producer.disconnect();
       console.log(cmd === 'admit' ? `admitted ${a.patient} to ${a.ward![0]}${a.bed ? ` bed ${a.bed}` : ''} (partition ${partitionForWard(a.ward![0]!, config.kafkaPartitions)})` : `discharged ${a.patient}`);
+      return;
+    }
+    case 'replay': {
+      // --patients is the simulator's count elsewhere; for replay it lists patient ids (comma-separated).
+      const args = parseReplayArgs({ ...a, patients: a.patients ? [a.patients] : [] }, Date.now());
+      const config = loadConfig();
+      let book: RuleBook;
+      try { book = loadRuleFile(args.rulesFile ?? config.rulesFile ?? DEFAULT_RULE_FILE); } catch (e) { throw new WardstreamError('CLI_ERR_USAGE', `--rules: ${(e as Error).message}`); }
+      const needKafka = args.source === 'kafka' || args.publish;
+      if (needKafka && !config.kafkaBrokers) usage('KAFKA_BROKERS must point at the cluster for --source kafka or --publish');
+      const rt = needKafka ? await startRuntime(config, log, { clientId: 'wardstream-replay', startLocalKafka: false }) : null;
+      const history = args.source === 'postgres' ? await openHistory(config, log) : null;
+      const bar = new SingleBar({ format: 'replay |{bar}| {percentage}% {value}/{total} readings {speed}/s eta {eta_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 20 }, Presets.shades_classic);
+      const t0 = performance.now();
+      try {
+        const res = await runReplay(args, {
+          config, codec: rt?.codec ?? localCodec(), log, book, kafka: rt?.kafka, topics: rt?.topics, pool: history?.pool,
+          progress: (done, total) => {
+            const speed = Math.round(done / Math.max(0.001, (performance.now() - t0) / 1000)).toLocaleString('en');
+            if (done === 0) bar.start(Math.max(total, 1), 0, { speed });
+            else bar.update(done, { speed });
+          },
+        });
+        bar.stop();
+        const secs = (performance.now() - t0) / 1000;
+        mkdirSync(args.out, { recursive: true });
+        writeFileSync(path.join(args.out, 'report.json'), toJson(res.report));
+        writeFileSync(path.join(args.out, 'report.csv'), toCsv(res.report));
+        writeFileSync(path.join(args.out, 'differences.csv'), diffCsv(res.report));
+        writeFileSync(path.join(args.out, 'report.html'), toHtml(res.report));
+        process.stdout.write(toTable(res.report));
+        console.log(`${res.report.readings.toLocaleString('en')} readings in ${secs.toFixed(1)} s (${Math.round(res.report.readings / secs).toLocaleString('en')}/s)`);
+        console.log(`report: ${path.join(args.out, 'report.html')} (also report.json, report.csv, differences.csv)`);
+        if (args.publish && rt) console.log(`proposed alerts written to ${await publishReplay(rt.kafka, config, rt.codec, args.name, res.proposed)}`);
+      } finally {
+        bar.stop();
+        await history?.close();
+      }
       return;
     }
     case 'simulate': {

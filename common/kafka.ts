@@ -195,3 +195,63 @@ export async function whenReady<T>(fn: () => Promise<T>, timeoutMs = 30_000): Pr
     }
   }
 }
+
+/**
+ * Reads the records of `topic` whose position lies between the offsets-for-times of `fromTs`
+ * and `toTs` (end of the topic as of the call when omitted), per partition, in offset order,
+ * and hands them to `onBatch`. Record timestamps are event times here (readings: device time;
+ * alerts: event time), so the range is the event-time range up to per-partition disorder:
+ * callers widen it by their allowed lateness and filter on the decoded times. A throwaway
+ * group, deleted afterwards; nothing is committed.
+ */
+export async function readRange(
+  kafka: Kafka, topic: string, o: { fromTs: number; toTs?: number; partitions?: ReadonlySet<number> },
+  onBatch: (partition: number, messages: readonly { offset: string; value: Buffer | null }[]) => void | Promise<void>,
+): Promise<{ records: number }> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let starts: { partition: number; offset: string }[];
+  let ends: { partition: number; offset: string }[];
+  try {
+    starts = await whenReady(() => admin.fetchTopicOffsetsByTimestamp(topic, o.fromTs));
+    ends = o.toTs === undefined
+      ? (await whenReady(() => admin.fetchTopicOffsets(topic))).map((x) => ({ partition: x.partition, offset: x.high }))
+      : await whenReady(() => admin.fetchTopicOffsetsByTimestamp(topic, o.toTs!));
+  } finally { await admin.disconnect(); }
+  const range = new Map<number, { start: bigint; end: bigint }>();
+  for (const s of starts) {
+    if (o.partitions && !o.partitions.has(s.partition)) continue;
+    const end = BigInt(ends.find((e) => e.partition === s.partition)!.offset);
+    if (end > BigInt(s.offset)) range.set(s.partition, { start: BigInt(s.offset), end });
+  }
+  let records = 0;
+  if (range.size === 0) return { records };
+  const groupId = `wardstream-range-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytes: 50 << 20, maxBytesPerPartition: 16 << 20 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const pending = new Set(range.keys());
+    await new Promise<void>((resolve, reject) => {
+      consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          const r = range.get(batch.partition);
+          if (!r || !pending.has(batch.partition)) return;
+          const msgs = batch.messages.filter((m) => { const off = BigInt(m.offset); return off >= r.start && off < r.end; });
+          records += msgs.length;
+          if (msgs.length) await onBatch(batch.partition, msgs);
+          const last = batch.messages.at(-1);
+          if (last && BigInt(last.offset) + 1n >= r.end) { pending.delete(batch.partition); consumer.pause([{ topic, partitions: [batch.partition] }]); }
+          if (pending.size === 0) resolve();
+        },
+      }).catch(reject);
+      for (const [partition, r] of range) consumer.seek({ topic, partition, offset: r.start.toString() });
+    });
+  } finally {
+    await consumer.disconnect();
+    const a = kafka.admin();
+    await a.connect().then(() => a.deleteGroups([groupId])).catch(() => {}).finally(() => a.disconnect());
+  }
+  return { records };
+}

@@ -1,0 +1,278 @@
+/**
+ * `wardstream replay`: run (proposed) rules over recorded history with the processors' own
+ * engine and compare with what was actually raised.
+ *
+ * Sources:
+ *   postgres  the sink's tables; readings stream through a server-side cursor in primary-key
+ *             order (patient, ts), so memory holds one patient at a time
+ *   kafka     the `vitals` topic by offsets-for-times (record timestamps are device times),
+ *             widened by 5 min for late records and filtered on decoded times; readings are
+ *             grouped per patient in memory (fine for days of a few wards; use postgres for
+ *             months of a hospital)
+ * Readings from `from - warmup` are replayed so that windows and episodes are warm at `from`;
+ * only events in [from, to) are reported. Live topics are never written; `--publish` writes
+ * the proposed events to `alerts.replay.<name>`.
+ */
+import type { Kafka } from 'kafkajs';
+import type pg from 'pg';
+import type { Config } from '../common/config.ts';
+import { WardstreamError } from '../common/errors.ts';
+import { createProducer, readRange, sendChunked, whenReady, type Message } from '../common/kafka.ts';
+import type { Logger } from '../common/log.ts';
+import type { RuleBook } from '../processors/rulebook.ts';
+import type { Codec } from '../schemas/codec.ts';
+import type { AlertAction, AlertEvent, Acvpu, VitalsReading } from '../schemas/records.ts';
+import { partitionForWard, type Topics } from '../schemas/topics.ts';
+import type { ReplayArgs } from './replay-args.ts';
+import { byTsSeq, replayPatient } from './replay-core.ts';
+import { buildReport, downsample, eventOrder, spansOf, type ReplayReport, type Timeline } from './report.ts';
+
+/** Late records are looked for this far past the end of the range in the Kafka log. */
+const LATE_SLACK_MS = 5 * 60_000;
+
+export interface ReplayDeps {
+  readonly config: Config;
+  readonly codec: Codec;
+  readonly log: Logger;
+  readonly book: RuleBook;
+  readonly kafka?: Kafka;
+  readonly topics?: Topics;
+  readonly pool?: pg.Pool;
+  /** Called as readings are replayed (done, total). */
+  readonly progress?: (done: number, total: number) => void;
+}
+
+export interface ReplayResult { readonly report: ReplayReport; readonly proposed: readonly AlertEvent[]; readonly current: readonly AlertEvent[] }
+
+interface Source {
+  readonly total: number;
+  readonly wardsSeen: ReadonlySet<string>;
+  /** Per patient, in patient order: readings sorted by (ts, seq). */
+  patients(): AsyncIterable<VitalsReading[]>;
+  readonly actions: ReadonlyMap<string, AlertAction[]>;
+  /** Newest reading per Kafka partition within the range (all wards of it). */
+  readonly partitionMaxTs: ReadonlyMap<number, number>;
+  readonly current: readonly AlertEvent[];
+  readingsOf(patientIds: readonly string[]): Promise<Map<string, VitalsReading[]>>;
+}
+
+const usage = (msg: string): never => { throw new WardstreamError('CLI_ERR_USAGE', msg); };
+
+function checkWards(args: ReplayArgs, seen: ReadonlySet<string>): void {
+  const unknown = args.wards.filter((w) => !seen.has(w));
+  if (unknown.length) usage(`unknown ward${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: no readings between ${new Date(args.from).toISOString()} and ${new Date(args.to).toISOString()}${seen.size ? ` (wards with readings: ${[...seen].sort().slice(0, 20).join(', ')})` : ' (no readings at all in that period)'}`);
+}
+
+// ------------------------------------------------------------------------- PostgreSQL
+
+const COLS = `patient_id, ward_id, bed, device_id, seq, (extract(epoch FROM ts) * 1000)::bigint, (extract(epoch FROM received_at) * 1000)::bigint,
+  heart_rate, spo2, resp_rate, systolic_bp, diastolic_bp, temperature, consciousness, on_oxygen, correlation_id`;
+
+function rowToReading(r: unknown[]): VitalsReading {
+  return {
+    patientId: r[0] as string, wardId: r[1] as string, bed: r[2] as string | null, deviceId: r[3] as string, seq: r[4] as number, ts: r[5] as number, receivedAt: r[6] as number,
+    heartRate: r[7] as number | null, spo2: r[8] as number | null, respRate: r[9] as number | null, systolicBp: r[10] as number | null, diastolicBp: r[11] as number | null,
+    temperature: r[12] as number | null, consciousness: r[13] as Acvpu | null, onOxygen: r[14] as boolean | null, correlationId: r[15] as string,
+  };
+}
+
+function rowToAlert(x: Record<string, unknown>): AlertEvent {
+  const ms = (d: unknown) => (d === null ? null : (d as Date).getTime());
+  return {
+    eventId: x.event_id as string, alertId: x.alert_id as string, patientId: x.patient_id as string, wardId: x.ward_id as string, bed: x.bed as string | null,
+    rule: x.rule as string, priority: x.priority as AlertEvent['priority'], phase: x.phase as AlertEvent['phase'], state: x.state as AlertEvent['state'],
+    parameter: x.parameter as string | null, value: x.value as number | null, threshold: x.threshold as number | null, onsetTs: ms(x.onset_ts)!, eventTs: ms(x.event_ts)!,
+    message: x.message as string, ruleVersion: x.rule_version as string, correlationId: x.correlation_id as string, details: x.details as Record<string, number> | null,
+    notify: x.notify as string[], actor: x.actor as string | null, actorRole: x.actor_role as string | null, groupedWith: x.grouped_with as string | null, silencedUntil: ms(x.silenced_until),
+  };
+}
+
+async function postgresSource(pool: pg.Pool, args: ReplayArgs, partitions: number): Promise<Source> {
+  const start = args.from - args.warmupMs;
+  const filters: string[] = ['ts >= to_timestamp($1 / 1000.0)', 'ts < to_timestamp($2 / 1000.0)'];
+  const params: unknown[] = [start, args.to];
+  if (args.wards.length) { params.push(args.wards); filters.push(`ward_id = ANY($${params.length})`); }
+  if (args.patients.length) { params.push(args.patients); filters.push(`patient_id = ANY($${params.length})`); }
+  const where = filters.join(' AND ');
+  // Newest reading per ward in range: the live partitions' final watermarks (all patients).
+  const perWard = await pool.query<{ ward_id: string; max: number }>(
+    'SELECT ward_id, (extract(epoch FROM max(ts)) * 1000)::bigint AS max FROM vitals WHERE ts >= to_timestamp($1 / 1000.0) AND ts < to_timestamp($2 / 1000.0) GROUP BY ward_id', [start, args.to]);
+  const wardsSeen = new Set(perWard.rows.map((r) => r.ward_id));
+  checkWards(args, wardsSeen);
+  const partitionMaxTs = new Map<number, number>();
+  for (const r of perWard.rows) { const p = partitionForWard(r.ward_id, partitions); partitionMaxTs.set(p, Math.max(partitionMaxTs.get(p) ?? 0, r.max)); }
+  const total = Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM vitals WHERE ${where}`, params)).rows[0]!.n);
+
+  const aFilters = ['ts >= to_timestamp($1 / 1000.0)', 'ts < to_timestamp($2 / 1000.0)'];
+  const aParams: unknown[] = [start, args.to];
+  if (args.wards.length) { aParams.push(args.wards); aFilters.push(`ward_id = ANY($${aParams.length})`); }
+  if (args.patients.length) { aParams.push(args.patients); aFilters.push(`patient_id = ANY($${aParams.length})`); }
+  const acts = await pool.query(`SELECT action_id, alert_id, patient_id, ward_id, action, duration_ms, user_id, role, (extract(epoch FROM ts) * 1000)::bigint AS ts FROM alert_actions WHERE ${aFilters.join(' AND ')} ORDER BY ts, action_id`, aParams);
+  const actions = new Map<string, AlertAction[]>();
+  for (const x of acts.rows) {
+    const a: AlertAction = { actionId: x.action_id, alertId: x.alert_id, patientId: x.patient_id, wardId: x.ward_id, action: x.action, durationMs: x.duration_ms, user: x.user_id, role: x.role, ts: x.ts };
+    const l = actions.get(a.patientId);
+    if (l) l.push(a); else actions.set(a.patientId, [a]);
+  }
+  const cFilters = ['event_ts >= to_timestamp($1 / 1000.0)', 'event_ts < to_timestamp($2 / 1000.0)', ...aFilters.slice(2)];
+  const cur = await pool.query(`SELECT * FROM alert_events WHERE ${cFilters.join(' AND ')}`, [args.from, args.to, ...aParams.slice(2)]);
+  const current = cur.rows.map(rowToAlert);
+
+  return {
+    total, wardsSeen, actions, partitionMaxTs, current,
+    async *patients() {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN READ ONLY');
+        await client.query({ text: `DECLARE replay_cursor NO SCROLL CURSOR FOR SELECT ${COLS} FROM vitals WHERE ${where} ORDER BY patient_id, ts, seq, device_id`, values: params });
+        let group: VitalsReading[] = [];
+        for (;;) {
+          const res = await client.query({ text: 'FETCH 20000 FROM replay_cursor', rowMode: 'array' });
+          for (const row of res.rows as unknown[][]) {
+            const r = rowToReading(row);
+            if (group.length && group[0]!.patientId !== r.patientId) { yield group; group = []; }
+            group.push(r);
+          }
+          if (res.rows.length < 20000) break;
+        }
+        if (group.length) yield group;
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw e;
+      } finally { client.release(); }
+    },
+    async readingsOf(ids) {
+      const res = await pool.query({ text: `SELECT ${COLS} FROM vitals WHERE ${where} AND patient_id = ANY($${params.length + 1}) ORDER BY patient_id, ts, seq, device_id`, values: [...params, ids], rowMode: 'array' });
+      const out = new Map<string, VitalsReading[]>();
+      for (const row of res.rows as unknown[][]) { const r = rowToReading(row); const l = out.get(r.patientId); if (l) l.push(r); else out.set(r.patientId, [r]); }
+      return out;
+    },
+  };
+}
+
+// ------------------------------------------------------------------------- Kafka
+
+async function kafkaSource(kafka: Kafka, topics: Topics, codec: Codec, args: ReplayArgs, partitions: number, log: Logger): Promise<Source> {
+  const start = args.from - args.warmupMs;
+  const scope = args.wards.length ? new Set(args.wards.map((w) => partitionForWard(w, partitions))) : undefined;
+  const wantPatient = args.patients.length ? new Set(args.patients) : null;
+  const wantWard = args.wards.length ? new Set(args.wards) : null;
+  const byPatient = new Map<string, VitalsReading[]>();
+  const wardsSeen = new Set<string>();
+  const partitionMaxTs = new Map<number, number>();
+  let total = 0;
+  await readRange(kafka, topics.vitals, { fromTs: start, toTs: args.to + LATE_SLACK_MS, partitions: scope }, (p, msgs) => {
+    for (const m of msgs) {
+      if (!m.value) continue;
+      let r: VitalsReading;
+      try { r = codec.decode('vitals', m.value); } catch (err) { log.warn('undecodable vitals record skipped by replay', { err: err as Error, partition: p }); continue; }
+      if (r.ts < start || r.ts >= args.to) continue;
+      wardsSeen.add(r.wardId);
+      partitionMaxTs.set(p, Math.max(partitionMaxTs.get(p) ?? 0, r.ts));
+      if ((wantWard && !wantWard.has(r.wardId)) || (wantPatient && !wantPatient.has(r.patientId))) continue;
+      const l = byPatient.get(r.patientId);
+      if (l) l.push(r); else byPatient.set(r.patientId, [r]);
+      total++;
+    }
+  });
+  const keep = (wardId: string, patientId: string) => (!wantWard || wantWard.has(wardId)) && (!wantPatient || wantPatient.has(patientId));
+  const actions = new Map<string, AlertAction[]>();
+  await readRange(kafka, topics.alertActions, { fromTs: 0, partitions: scope }, (_p, msgs) => {
+    for (const m of msgs) {
+      if (!m.value) continue;
+      try {
+        const a = codec.decode('action', m.value);
+        if (a.ts < start || a.ts >= args.to || !keep(a.wardId, a.patientId)) continue;
+        const l = actions.get(a.patientId);
+        if (l) l.push(a); else actions.set(a.patientId, [a]);
+      } catch (err) { log.warn('undecodable alert action skipped by replay', { err: err as Error }); }
+    }
+  });
+  for (const l of actions.values()) l.sort((x, y) => x.ts - y.ts || (x.actionId < y.actionId ? -1 : 1));
+  const current: AlertEvent[] = [];
+  await readRange(kafka, topics.alerts, { fromTs: args.from, toTs: args.to + LATE_SLACK_MS, partitions: scope }, (_p, msgs) => {
+    for (const m of msgs) {
+      if (!m.value) continue;
+      try { const e = codec.decode('alert', m.value); if (e.eventTs >= args.from && e.eventTs < args.to && keep(e.wardId, e.patientId)) current.push(e); } catch (err) { log.warn('undecodable alert skipped by replay', { err: err as Error }); }
+    }
+  });
+  // The live processors may have emitted an event more than once (at-least-once): de-duplicate on eventId.
+  const uniq = [...new Map(current.map((e) => [e.eventId, e])).values()];
+  return {
+    total, wardsSeen, actions, partitionMaxTs, current: uniq,
+    async *patients() {
+      for (const id of [...byPatient.keys()].sort()) yield byPatient.get(id)!.sort(byTsSeq);
+    },
+    async readingsOf(ids) { return new Map(ids.map((id) => [id, byPatient.get(id) ?? []])); },
+  };
+}
+
+// ------------------------------------------------------------------------- run
+
+export async function runReplay(args: ReplayArgs, d: ReplayDeps): Promise<ReplayResult> {
+  const partitions = d.config.kafkaPartitions;
+  let src: Source;
+  if (args.source === 'postgres') {
+    if (!d.pool) throw new WardstreamError('CONFIG_ERR_INVALID', 'replay from postgres needs a database (DATABASE_URL or the embedded one)');
+    src = await postgresSource(d.pool, args, partitions);
+  } else {
+    if (!d.kafka || !d.topics) throw new WardstreamError('CONFIG_ERR_INVALID', 'replay from kafka needs KAFKA_BROKERS');
+    src = await kafkaSource(d.kafka, d.topics, d.codec, args, partitions, d.log);
+  }
+  checkWards(args, src.wardsSeen);
+  const lateness = d.book.defaults.technical.allowedLatenessMs;
+  const proposed: AlertEvent[] = [];
+  let done = 0;
+  let patients = 0;
+  let lastReport = 0;
+  d.progress?.(0, src.total);
+  for await (const readings of src.patients()) {
+    const first = readings[0]!;
+    const pmax = src.partitionMaxTs.get(partitionForWard(first.wardId, partitions)) ?? first.ts;
+    const out = replayPatient({ patientId: first.patientId, readings, actions: src.actions.get(first.patientId) ?? [], endWatermark: Math.min(args.to, pmax - lateness) }, d.book);
+    for (const e of out.events) if (e.eventTs >= args.from && e.eventTs < args.to) proposed.push(e);
+    done += readings.length;
+    patients++;
+    if (done - lastReport >= 50_000) { lastReport = done; d.progress?.(done, src.total); }
+  }
+  d.progress?.(done, src.total);
+  proposed.sort(eventOrder);
+
+  // Timelines for the patients where current and proposed differ most.
+  const pre = buildReport({ name: args.name, source: args.source, from: args.from, to: args.to, wards: args.wards, patients, readings: done, current: src.current, proposed, proposedVersion: d.book.version });
+  const score = new Map<string, number>();
+  for (const i of pre.diff.items) score.set(i.patientId, (score.get(i.patientId) ?? 0) + 10);
+  for (const s of [...spansOf(src.current), ...spansOf(proposed)]) score.set(s.patientId, (score.get(s.patientId) ?? 0) + 1);
+  const chosen = [...score].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, args.timelines).map(([id]) => id);
+  let timelines: Timeline[] = [];
+  if (chosen.length) {
+    const rs = await src.readingsOf(chosen);
+    const cur = spansOf(src.current);
+    const prop = spansOf(proposed);
+    timelines = chosen.map((id) => ({
+      patientId: id,
+      series: downsample((rs.get(id) ?? []).filter((r) => r.ts >= args.from)),
+      current: cur.filter((s) => s.patientId === id), proposed: prop.filter((s) => s.patientId === id),
+    }));
+  }
+  const report = { ...pre, timelines };
+  return { report, proposed, current: [...src.current].sort(eventOrder) };
+}
+
+/** Writes the proposed events to `<prefix>alerts.replay.<name>` (created if missing); never to live topics. */
+export async function publishReplay(kafka: Kafka, config: Config, codec: Codec, name: string, events: readonly AlertEvent[]): Promise<string> {
+  const topic = `${config.kafkaTopicPrefix}alerts.replay.${name}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await whenReady(() => admin.createTopics({ topics: [{ topic, numPartitions: config.kafkaPartitions }], waitForLeaders: true }));
+  } finally { await admin.disconnect(); }
+  const producer = createProducer(kafka);
+  await producer.connect();
+  try {
+    const messages: Message[] = events.map((e) => ({ key: e.patientId, value: codec.encode('alert', e), partition: partitionForWard(e.wardId, config.kafkaPartitions), timestamp: String(e.eventTs) }));
+    await whenReady(() => sendChunked(producer, [{ topic, messages }]));
+  } finally { await producer.disconnect(); }
+  return topic;
+}
