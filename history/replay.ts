@@ -29,6 +29,7 @@ import { buildReport, downsample, eventOrder, spansOf, type ReplayReport, type T
 
 /** Late records are looked for this far past the end of the range in the Kafka log. */
 const LATE_SLACK_MS = 5 * 60_000;
+const FETCH_ROWS = 20_000;
 
 export interface ReplayDeps {
   readonly config: Config;
@@ -65,12 +66,14 @@ function checkWards(args: ReplayArgs, seen: ReadonlySet<string>): void {
 
 // ------------------------------------------------------------------------- PostgreSQL
 
-const COLS = `patient_id, ward_id, bed, device_id, seq, (extract(epoch FROM ts) * 1000)::bigint, (extract(epoch FROM received_at) * 1000)::bigint,
+// Times as float8 epoch ms (date_part is several times cheaper than numeric extract, and pg
+// parses a float faster than a timestamp); rounded back to whole ms below.
+const COLS = `patient_id, ward_id, bed, device_id, seq, date_part('epoch', ts) * 1000, date_part('epoch', received_at) * 1000,
   heart_rate, spo2, resp_rate, systolic_bp, diastolic_bp, temperature, consciousness, on_oxygen, correlation_id`;
 
 function rowToReading(r: unknown[]): VitalsReading {
   return {
-    patientId: r[0] as string, wardId: r[1] as string, bed: r[2] as string | null, deviceId: r[3] as string, seq: r[4] as number, ts: r[5] as number, receivedAt: r[6] as number,
+    patientId: r[0] as string, wardId: r[1] as string, bed: r[2] as string | null, deviceId: r[3] as string, seq: r[4] as number, ts: Math.round(r[5] as number), receivedAt: Math.round(r[6] as number),
     heartRate: r[7] as number | null, spo2: r[8] as number | null, respRate: r[9] as number | null, systolicBp: r[10] as number | null, diastolicBp: r[11] as number | null,
     temperature: r[12] as number | null, consciousness: r[13] as Acvpu | null, onOxygen: r[14] as boolean | null, correlationId: r[15] as string,
   };
@@ -124,16 +127,22 @@ async function postgresSource(pool: pg.Pool, args: ReplayArgs, partitions: numbe
       const client = await pool.connect();
       try {
         await client.query('BEGIN READ ONLY');
-        await client.query({ text: `DECLARE replay_cursor NO SCROLL CURSOR FOR SELECT ${COLS} FROM vitals WHERE ${where} ORDER BY patient_id, ts, seq, device_id`, values: params });
+        await client.query({ text: `DECLARE replay_cursor NO SCROLL CURSOR FOR SELECT ${COLS} FROM vitals WHERE ${where} ORDER BY patient_id, ts, device_id, seq`, values: params });
         let group: VitalsReading[] = [];
+        // The next chunk is fetched while this one is replayed: PostgreSQL and the engine run on
+        // different cores instead of taking turns.
+        const fetch = () => client.query({ text: `FETCH ${FETCH_ROWS} FROM replay_cursor`, rowMode: 'array' });
+        let next = fetch();
         for (;;) {
-          const res = await client.query({ text: 'FETCH 20000 FROM replay_cursor', rowMode: 'array' });
+          const res = await next;
+          const more = res.rows.length === FETCH_ROWS;
+          if (more) next = fetch();
           for (const row of res.rows as unknown[][]) {
             const r = rowToReading(row);
             if (group.length && group[0]!.patientId !== r.patientId) { yield group; group = []; }
             group.push(r);
           }
-          if (res.rows.length < 20000) break;
+          if (!more) break;
         }
         if (group.length) yield group;
         await client.query('COMMIT');
@@ -143,7 +152,7 @@ async function postgresSource(pool: pg.Pool, args: ReplayArgs, partitions: numbe
       } finally { client.release(); }
     },
     async readingsOf(ids) {
-      const res = await pool.query({ text: `SELECT ${COLS} FROM vitals WHERE ${where} AND patient_id = ANY($${params.length + 1}) ORDER BY patient_id, ts, seq, device_id`, values: [...params, ids], rowMode: 'array' });
+      const res = await pool.query({ text: `SELECT ${COLS} FROM vitals WHERE ${where} AND patient_id = ANY($${params.length + 1}) ORDER BY patient_id, ts, device_id, seq`, values: [...params, ids], rowMode: 'array' });
       const out = new Map<string, VitalsReading[]>();
       for (const row of res.rows as unknown[][]) { const r = rowToReading(row); const l = out.get(r.patientId); if (l) l.push(r); else out.set(r.patientId, [r]); }
       return out;
