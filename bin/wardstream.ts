@@ -41,7 +41,7 @@ const USAGE = `usage: wardstream <start|bridge|processor|gateway|sink|replay|adm
   start      the whole pipeline on embedded defaults (local Kafka, embedded MQTT, embedded PostgreSQL) with a simulator
   sink       write vitals, alerts, actions and the audit trail to PostgreSQL (DATABASE_URL or embedded)
   replay     --from T [--to T] [--ward W …] [--patients P,…] [--rules new.yaml] [--source postgres|kafka] [--name N]
-             [--warmup 30] [--out DIR] [--publish] [--timelines 6]   (T: ISO 8601, epoch ms, now, -24h)
+             [--warmup 30] [--out DIR] [--publish] [--timelines 6] [--workers N]   (T: ISO 8601, epoch ms, now, -24h)
   admit      --patient P --ward W [--bed B]
   discharge  --patient P
   token      --role ${ROLES.join('|')} --ward W [--ward W2 …] [--ttl 1h] [--sub NAME]
@@ -54,7 +54,7 @@ const OPTIONS = {
   patients: { type: 'string' }, wards: { type: 'string' }, rate: { type: 'string' }, seed: { type: 'string' },
   scenario: { type: 'string' }, duration: { type: 'string' }, url: { type: 'string' },
   from: { type: 'string' }, to: { type: 'string' }, rules: { type: 'string' }, source: { type: 'string' }, name: { type: 'string' },
-  warmup: { type: 'string' }, out: { type: 'string' }, publish: { type: 'boolean', default: false }, timelines: { type: 'string' },
+  warmup: { type: 'string' }, out: { type: 'string' }, workers: { type: 'string' }, publish: { type: 'boolean', default: false }, timelines: { type: 'string' },
   'no-simulate': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -125,7 +125,8 @@ async function main(argv: string[]): Promise<void> {
       const t0 = performance.now();
       try {
         const res = await runReplay(args, {
-          config, codec: rt?.codec ?? localCodec(), log, book, kafka: rt?.kafka, topics: rt?.topics, pool: history?.pool,
+          config, codec: rt?.codec ?? localCodec(), log, book, kafka: rt?.kafka, topics: rt?.topics, pool: history?.pool, databaseUrl: history?.url,
+          workers: a.workers ? int(a.workers, 'workers', 1) : undefined,
           progress: (done, total) => {
             const speed = Math.round(done / Math.max(0.001, (performance.now() - t0) / 1000)).toLocaleString('en');
             if (done === 0) bar.start(Math.max(total, 1), 0, { speed });

@@ -13,6 +13,8 @@
  * only events in [from, to) are reported. Live topics are never written; `--publish` writes
  * the proposed events to `alerts.replay.<name>`.
  */
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import type { Config } from '../common/config.ts';
@@ -25,6 +27,7 @@ import type { AlertAction, AlertEvent, Acvpu, VitalsReading } from '../schemas/r
 import { partitionForWard, type Topics } from '../schemas/topics.ts';
 import type { ReplayArgs } from './replay-args.ts';
 import { byTsSeq, replayPatient } from './replay-core.ts';
+import type { WorkerInput, WorkerOutput } from './replay-worker.ts';
 import { buildReport, downsample, eventOrder, spansOf, type ReplayReport, type Timeline } from './report.ts';
 
 /** Late records are looked for this far past the end of the range in the Kafka log. */
@@ -41,12 +44,18 @@ export interface ReplayDeps {
   readonly pool?: pg.Pool;
   /** Called as readings are replayed (done, total). */
   readonly progress?: (done: number, total: number) => void;
+  /** Worker threads for PostgreSQL replays (default: min(4, cores)); 1 = in this thread. */
+  readonly workers?: number;
+  /** Needed for workers: the database URL they connect to. */
+  readonly databaseUrl?: string;
 }
 
 export interface ReplayResult { readonly report: ReplayReport; readonly proposed: readonly AlertEvent[]; readonly current: readonly AlertEvent[] }
 
 interface Source {
   readonly total: number;
+  /** PostgreSQL only: the filter, so that worker threads can read shards of the patients. */
+  readonly shardable?: { readonly where: string; readonly params: readonly unknown[] };
   readonly wardsSeen: ReadonlySet<string>;
   /** Per patient, in patient order: readings sorted by (ts, seq). */
   patients(): AsyncIterable<VitalsReading[]>;
@@ -73,7 +82,7 @@ const COLS = `patient_id, ward_id, bed, device_id, seq, date_part('epoch', ts) *
 
 function rowToReading(r: unknown[]): VitalsReading {
   return {
-    patientId: r[0] as string, wardId: r[1] as string, bed: r[2] as string | null, deviceId: r[3] as string, seq: r[4] as number, ts: Math.round(r[5] as number), receivedAt: Math.round(r[6] as number),
+    patientId: r[0] as string, wardId: r[1] as string, bed: r[2] as string | null, deviceId: r[3] as string, seq: Number(r[4]) /* int8: a string where no type parser is set (worker threads) */, ts: Math.round(r[5] as number), receivedAt: Math.round(r[6] as number),
     heartRate: r[7] as number | null, spo2: r[8] as number | null, respRate: r[9] as number | null, systolicBp: r[10] as number | null, diastolicBp: r[11] as number | null,
     temperature: r[12] as number | null, consciousness: r[13] as Acvpu | null, onOxygen: r[14] as boolean | null, correlationId: r[15] as string,
   };
@@ -88,6 +97,38 @@ function rowToAlert(x: Record<string, unknown>): AlertEvent {
     message: x.message as string, ruleVersion: x.rule_version as string, correlationId: x.correlation_id as string, details: x.details as Record<string, number> | null,
     notify: x.notify as string[], actor: x.actor as string | null, actorRole: x.actor_role as string | null, groupedWith: x.grouped_with as string | null, silencedUntil: ms(x.silenced_until),
   };
+}
+
+/**
+ * One patient's readings at a time, in primary-key order, through a server-side cursor on
+ * `client` (a read-only transaction of its own). Used in-process and by replay workers.
+ */
+export async function* streamPatients(client: pg.ClientBase, where: string, params: readonly unknown[]): AsyncGenerator<VitalsReading[]> {
+  try {
+    await client.query('BEGIN READ ONLY');
+    await client.query({ text: `DECLARE replay_cursor NO SCROLL CURSOR FOR SELECT ${COLS} FROM vitals WHERE ${where} ORDER BY patient_id, ts, device_id, seq`, values: [...params] });
+    let group: VitalsReading[] = [];
+    // The next chunk is fetched while this one is replayed: PostgreSQL and the engine run on
+    // different cores instead of taking turns.
+    const fetch = () => client.query({ text: `FETCH ${FETCH_ROWS} FROM replay_cursor`, rowMode: 'array' });
+    let next = fetch();
+    for (;;) {
+      const res = await next;
+      const more = res.rows.length === FETCH_ROWS;
+      if (more) next = fetch();
+      for (const row of res.rows as unknown[][]) {
+        const r = rowToReading(row);
+        if (group.length && group[0]!.patientId !== r.patientId) { yield group; group = []; }
+        group.push(r);
+      }
+      if (!more) break;
+    }
+    if (group.length) yield group;
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
 }
 
 async function postgresSource(pool: pg.Pool, args: ReplayArgs, partitions: number): Promise<Source> {
@@ -123,33 +164,10 @@ async function postgresSource(pool: pg.Pool, args: ReplayArgs, partitions: numbe
 
   return {
     total, wardsSeen, actions, partitionMaxTs, current,
+    shardable: { where, params },
     async *patients() {
       const client = await pool.connect();
-      try {
-        await client.query('BEGIN READ ONLY');
-        await client.query({ text: `DECLARE replay_cursor NO SCROLL CURSOR FOR SELECT ${COLS} FROM vitals WHERE ${where} ORDER BY patient_id, ts, device_id, seq`, values: params });
-        let group: VitalsReading[] = [];
-        // The next chunk is fetched while this one is replayed: PostgreSQL and the engine run on
-        // different cores instead of taking turns.
-        const fetch = () => client.query({ text: `FETCH ${FETCH_ROWS} FROM replay_cursor`, rowMode: 'array' });
-        let next = fetch();
-        for (;;) {
-          const res = await next;
-          const more = res.rows.length === FETCH_ROWS;
-          if (more) next = fetch();
-          for (const row of res.rows as unknown[][]) {
-            const r = rowToReading(row);
-            if (group.length && group[0]!.patientId !== r.patientId) { yield group; group = []; }
-            group.push(r);
-          }
-          if (!more) break;
-        }
-        if (group.length) yield group;
-        await client.query('COMMIT');
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw e;
-      } finally { client.release(); }
+      try { yield* streamPatients(client, where, params); } finally { client.release(); }
     },
     async readingsOf(ids) {
       const res = await pool.query({ text: `SELECT ${COLS} FROM vitals WHERE ${where} AND patient_id = ANY($${params.length + 1}) ORDER BY patient_id, ts, device_id, seq`, values: [...params, ids], rowMode: 'array' });
@@ -236,7 +254,13 @@ export async function runReplay(args: ReplayArgs, d: ReplayDeps): Promise<Replay
   let patients = 0;
   let lastReport = 0;
   d.progress?.(0, src.total);
-  for await (const readings of src.patients()) {
+  const workers = Math.max(1, Math.floor(d.workers ?? Math.min(4, os.availableParallelism())));
+  if (workers > 1 && src.shardable && d.databaseUrl && d.book.text) {
+    const r = await inWorkers(workers, src, args, d, partitions, (n) => d.progress?.(n, src.total));
+    proposed.push(...r.events);
+    done = r.readings;
+    patients = r.patients;
+  } else for await (const readings of src.patients()) {
     const first = readings[0]!;
     const pmax = src.partitionMaxTs.get(partitionForWard(first.wardId, partitions)) ?? first.ts;
     const out = replayPatient({ patientId: first.patientId, readings, actions: src.actions.get(first.patientId) ?? [], endWatermark: Math.min(args.to, pmax - lateness) }, d.book);
@@ -267,6 +291,29 @@ export async function runReplay(args: ReplayArgs, d: ReplayDeps): Promise<Replay
   }
   const report = { ...pre, timelines };
   return { report, proposed, current: [...src.current].sort(eventOrder) };
+}
+
+/** Shards the patients over worker threads (history/replay-worker.ts) and merges their events. */
+async function inWorkers(n: number, src: Source, args: ReplayArgs, d: ReplayDeps, partitions: number, progress: (done: number) => void): Promise<{ events: AlertEvent[]; readings: number; patients: number }> {
+  const done = new Array<number>(n).fill(0);
+  // Workers do not inherit the TypeScript loader: a small bootstrap registers tsx's ESM hooks
+  // in the worker first, then loads the worker module.
+  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(new URL('./replay-worker.ts', import.meta.url).href)}); })`;
+  const results = await Promise.all(Array.from({ length: n }, (_, shard) => new Promise<{ events: AlertEvent[]; readings: number; patients: number }>((resolve, reject) => {
+    const input: WorkerInput = {
+      url: d.databaseUrl!, where: src.shardable!.where, params: src.shardable!.params, shard, shards: n, ruleText: d.book.text, ruleVersion: d.book.version,
+      from: args.from, to: args.to, partitions, partitionMaxTs: [...src.partitionMaxTs], actions: [...src.actions],
+    };
+    const w = new Worker(bootstrap, { eval: true, workerData: input });
+    w.on('message', (m: WorkerOutput) => {
+      if (m.type === 'progress') { done[shard] = m.done; progress(done.reduce((a, b) => a + b, 0)); }
+      else if (m.type === 'done') { resolve(m); void w.terminate(); }
+      else reject(new Error(`replay worker ${shard}: ${m.message}`));
+    });
+    w.on('error', reject);
+    w.on('exit', (code) => { if (code !== 0 && code !== 1) reject(new Error(`replay worker ${shard} exited with ${code}`)); });
+  })));
+  return { events: results.flatMap((r) => r.events), readings: results.reduce((a, r) => a + r.readings, 0), patients: results.reduce((a, r) => a + r.patients, 0) };
 }
 
 /** Writes the proposed events to `<prefix>alerts.replay.<name>` (created if missing); never to live topics. */

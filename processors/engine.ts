@@ -413,44 +413,55 @@ function runNews2(acc: Acc, rules: RuleSet, ts: number): void {
   const cur = acc.st.news2;
   const alerting = NEWS2_ALERTING(s.level);
   let next: News2Episode = cur;
-  const msg = `NEWS2 ${s.total}${s.complete ? '' : ' (incomplete)'}: ${NEWS2_WORDS[s.level]}`;
+  const msg = () => `NEWS2 ${s.total}${s.complete ? '' : ' (incomplete)'}: ${NEWS2_WORDS[s.level]}`;
   switch (cur.kind) {
     case 'normal':
-      if (alerting) next = cfg.sustainMs <= 0 ? startNews2(acc, ts, ts, s.level, s.total, msg, detailsOf()) : { kind: 'pending', since: ts };
+      if (alerting) next = cfg.sustainMs <= 0 ? startNews2(acc, ts, ts, s.level, s.total, msg(), detailsOf()) : { kind: 'pending', since: ts };
       break;
     case 'pending':
       if (!alerting) next = { kind: 'normal' };
-      else if (ts - cur.since >= cfg.sustainMs) next = startNews2(acc, cur.since, ts, s.level, s.total, msg, detailsOf());
+      else if (ts - cur.since >= cfg.sustainMs) next = startNews2(acc, cur.since, ts, s.level, s.total, msg(), detailsOf());
       break;
     case 'active':
     case 'clearing': {
       if (!alerting) {
-        if (cur.kind === 'active') next = cfg.clearMs <= 0 ? endNews2(acc, cur.alertId, ts, msg) : { ...cur, kind: 'clearing', since: ts };
-        else if (ts - cur.since >= cfg.clearMs) next = endNews2(acc, cur.alertId, ts, msg);
+        if (cur.kind === 'active') next = cfg.clearMs <= 0 ? endNews2(acc, cur.alertId, ts, msg()) : { ...cur, kind: 'clearing', since: ts };
+        else if (ts - cur.since >= cfg.clearMs) next = endNews2(acc, cur.alertId, ts, msg());
         break;
       }
       const rank = (l: News2Level) => PRIORITY_RANK[NEWS2_PRIORITY[l]!];
       if (rank(s.level) > rank(cur.level)) {
         // Up at once: a worse response level is news.
-        acc.take(life.reprioritize(acc.alerts, acc.ctx, cur.alertId, NEWS2_PRIORITY[s.level]!, s.total, ts, msg, detailsOf()));
+        acc.take(life.reprioritize(acc.alerts, acc.ctx, cur.alertId, NEWS2_PRIORITY[s.level]!, s.total, ts, msg(), detailsOf()));
         next = { kind: 'active', alertId: cur.alertId, level: s.level, total: s.total };
       } else if (rank(s.level) < rank(cur.level)) {
         // Down only after the lower level held for deescalateMs: a score that flaps between two
         // levels must not page people every time it crosses.
         const since = cur.kind === 'active' && cur.lowerSince !== undefined ? cur.lowerSince : ts;
         if (ts - since >= cfg.deescalateMs) {
-          acc.take(life.reprioritize(acc.alerts, acc.ctx, cur.alertId, NEWS2_PRIORITY[s.level]!, s.total, ts, msg, detailsOf()));
+          acc.take(life.reprioritize(acc.alerts, acc.ctx, cur.alertId, NEWS2_PRIORITY[s.level]!, s.total, ts, msg(), detailsOf()));
           next = { kind: 'active', alertId: cur.alertId, level: s.level, total: s.total };
         } else next = { kind: 'active', alertId: cur.alertId, level: cur.level, total: cur.total, lowerSince: since };
       } else {
-        if (s.total > cur.total) acc.take(life.worse(acc.alerts, acc.ctx, cur.alertId, s.total, ts, msg, detailsOf()));
+        if (s.total > cur.total) acc.take(life.worse(acc.alerts, acc.ctx, cur.alertId, s.total, ts, msg(), detailsOf()));
         next = { kind: 'active', alertId: cur.alertId, level: cur.level, total: Math.max(cur.total, s.total) };
       }
       break;
     }
   }
   acc.st.news2 = next;
-  acc.st.news2Last = { total: s.total, level: s.level, sub: s.subScores as Record<string, number> };
+  // Unchanged scores keep the previous object: nothing new to retain in the patient's state.
+  const last = acc.st.news2Last;
+  if (!(last && last.total === s.total && last.level === s.level && sameScores(last.sub, s.subScores))) {
+    acc.st.news2Last = { total: s.total, level: s.level, sub: s.subScores as Record<string, number> };
+  }
+}
+
+function sameScores(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number | undefined>>): boolean {
+  let n = 0;
+  for (const k in b) { if (a[k] !== b[k]) return false; n++; }
+  for (const _ in a) n--;
+  return n === 0;
 }
 
 function startNews2(acc: Acc, onset: number, ts: number, level: News2Level, total: number, message: string, details: Record<string, number>): News2Episode {

@@ -155,7 +155,8 @@ export class RuleBook {
   private readonly cache = new Map<string, RuleSet>();
   readonly defaults: RuleSet;
 
-  constructor(private readonly raw: RawFile, contentHash: string) {
+  /** `text`: the rule file itself, so another thread (parallel replay) can load the same book. */
+  constructor(private readonly raw: RawFile, contentHash: string, readonly text = '') {
     this.version = `${raw.version}@${contentHash.slice(0, 8)}`;
     this.defaults = compile(this.version, raw.defaults, 'defaults');
     // Resolve every override once now, so a bad override fails at load, not at the first reading.
@@ -197,7 +198,7 @@ export function parseRuleFile(text: string, source = 'rules'): RuleBook {
     });
     throw new WardstreamError('CONFIG_ERR_INVALID', msgs.join('; '));
   }
-  return new RuleBook(data as unknown as RawFile, createHash('sha256').update(text).digest('hex'));
+  return new RuleBook(data as unknown as RawFile, createHash('sha256').update(text).digest('hex'), text);
 }
 
 export function loadRuleFile(file: string): RuleBook {

@@ -124,6 +124,9 @@ describe('replay', () => {
     const b = await runReplay(args({ name: 'stricter' }), deps);
     expect(toJson(b.report)).toBe(toJson(a.report));
     expect(toHtml(b.report)).toBe(toHtml(a.report));
+    // Sharded over worker threads (each its own connection and cursor): the same report.
+    const w = await runReplay(args({ name: 'stricter' }), { ...deps, databaseUrl: db.url, workers: 3 });
+    expect(toJson(w.report)).toBe(toJson(a.report));
     const k = await runReplay(args({ name: 'stricter', source: 'kafka' }), deps);
     expect(toJson({ ...k.report, source: 'postgres' })).toBe(toJson(a.report));
     const hr = a.report.byRule.find((r) => r.rule === 'hr-high' && r.priority === 'high')!;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptyMemory, observe, WINDOW } from '../../processors/dedup.ts';
+import { bitmapOf, deserializeMemory, emptyMemory, observe, serializeMemory, WINDOW } from '../../processors/dedup.ts';
 import { alertIdOf, applyAction, MAX_DEVICES, step, tickPatient, type PatientState } from '../../processors/engine.ts';
 import { DEFAULT_RULE_FILE, loadRuleFile, type RuleSet } from '../../processors/rulebook.ts';
 import { decodeState, encodeState } from '../../processors/state-codec.ts';
@@ -279,6 +279,19 @@ describe('sequence memory', () => {
     expect(see(5000 - WINDOW + 1, 10)).toBe('new');
     expect(see(1, 9000)).toBe('restart');
     expect(see(1, 9000)).toBe('duplicate');
-    expect(m.bits.length * 16).toBe(WINDOW);
+    expect(bitmapOf(m).length * 16).toBe(WINDOW);
+  });
+  it('an in-order device needs no bitmap; a gap materializes it; both survive the changelog form', () => {
+    let m = emptyMemory();
+    for (let s = 1; s <= 2000; s++) m = observe(m, s, s).memory;
+    expect(m.bits).toBeNull();
+    expect(observe(m, 1500, 1500).verdict).toBe('duplicate');
+    expect(observe(m, 900, 900).verdict).toBe('stale');
+    expect(deserializeMemory(serializeMemory(m))).toEqual(m);
+    const gap = observe(m, 2003, 2003).memory; // 2001 and 2002 missing
+    expect(gap.bits).not.toBeNull();
+    expect(observe(gap, 2001, 2001).verdict).toBe('new'); // arrives late: not a duplicate
+    expect(observe(gap, 2003, 2003).verdict).toBe('duplicate');
+    expect(deserializeMemory(serializeMemory(gap))).toEqual(gap);
   });
 });

@@ -1,0 +1,216 @@
+/**
+ * History benchmarks (issue 5), each side of each comparison in the same run:
+ *  1. sink throughput: `wardstream sink` (its own process) over a pre-loaded `vitals` topic into
+ *     a PostgreSQL with default durability (fsync, synchronous_commit on); rows/s from its first
+ *     to its last offset commit (offsets are committed only after the rows are durable).
+ *     Baseline: one INSERT per reading (autocommit) on the same table.
+ *  2. replay speed: `runReplay` over the same readings with the full default rule set, from
+ *     PostgreSQL and from Kafka. Baseline: the same engine over the same readings interleaved
+ *     across patients (the live processors' order), in memory.
+ *  3. query: one patient's 24 h out of 30 daily partitions; the queried day holds
+ *     --query-patients patients at 1 Hz (generated server-side), the other days a thin minute
+ *     of 1,000 patients each (they exist for partition pruning, not for size). Baseline: the same query with index scans disabled (sequential scan of the day).
+ *
+ *   npx tsx benchmarks/history.ts [--readings 500000] [--patients 1000] [--query-patients 100] [--brokers h:p] [--out DIR] [--quick]
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import pg from 'pg';
+import { loadConfig } from '../common/config.ts';
+import { createKafka, createProducer, ensureTopics } from '../common/kafka.ts';
+import { createLogger } from '../common/log.ts';
+import { startLocalKafka } from '../deploy/local/kafka/local-kafka.ts';
+import { createDatabase, startLocalPostgres } from '../deploy/local/postgres.ts';
+import { migrate } from '../history/db.ts';
+import { dayStart, ensurePartitions } from '../history/partitions.ts';
+import { parseReplayArgs } from '../history/replay-args.ts';
+import { runReplay } from '../history/replay.ts';
+import { vitalsColumns } from '../history/sink.ts';
+import { step, type PatientState } from '../processors/engine.ts';
+import { DEFAULT_RULE_FILE, loadRuleFile } from '../processors/rulebook.ts';
+import { localCodec } from '../schemas/codec.ts';
+import type { VitalsReading } from '../schemas/records.ts';
+import { partitionForWard } from '../schemas/topics.ts';
+import { barChart } from './chart.ts';
+import { arg, flag, percentile, progress } from './util.ts';
+
+const quick = flag('--quick');
+const READINGS = Number(arg('--readings', quick ? '40000' : '500000'));
+const PATIENTS = Number(arg('--patients', quick ? '200' : '1000'));
+const QUERY_PATIENTS = Number(arg('--query-patients', quick ? '20' : '100'));
+const QUERY_HOURS = quick ? 6 : 24;
+const out = arg('--out', 'benchmarks/results');
+const codec = localCodec();
+const log = createLogger('bench', 'error');
+const DAY = 86_400_000;
+
+function reading(i: number, t: number, T0: number): VitalsReading {
+  const ep = i % 10 === 0 && t % 900 > 300 && t % 900 < 420;
+  return {
+    patientId: `hp${i}`, wardId: `hw${i % 16}`, bed: null, deviceId: `hd${i}`, seq: t + 1, ts: T0 + t * 1000, receivedAt: T0 + t * 1000 + 3,
+    heartRate: ep ? 142 : 70 + (t % 11), spo2: ep ? 88 : 96 + (t % 3), respRate: 14 + (t % 5), systolicBp: 118 + (t % 9), diastolicBp: 76, temperature: 36.7,
+    consciousness: 'A', onOxygen: false, correlationId: `c${i}.${t}`,
+  };
+}
+
+async function main() {
+  const localKafka = arg('--brokers', '') || process.env.KAFKA_BROKERS ? null : await startLocalKafka({ log: (l) => console.error(l) });
+  const brokers = process.env.KAFKA_BROKERS ?? (arg('--brokers', '') || localKafka!.brokers);
+  const pgsql = await startLocalPostgres({ log: (l) => console.error(l) });
+  try {
+    const prefix = `bench-hist-${Date.now().toString(36)}.`;
+    const config = loadConfig({}, { kafkaBrokers: [brokers], kafkaTopicPrefix: prefix, kafkaPartitions: 8 });
+    const kafka = createKafka([brokers], 'bench-history');
+    const admin = kafka.admin();
+    await admin.connect();
+    const topics = await ensureTopics(admin, config);
+    const url = await createDatabase(pgsql.url, 'bench');
+    await migrate(url, log);
+    const pool = new pg.Pool({ connectionString: url, max: 4 });
+
+    // Readings: PATIENTS at 1 Hz, ending an hour ago.
+    const seconds = Math.ceil(READINGS / PATIENTS);
+    const T0 = Math.floor((Date.now() - 3600_000 - seconds * 1000) / 1000) * 1000;
+    const all: VitalsReading[] = [];
+    for (let k = 0; k < READINGS; k++) all.push(reading(k % PATIENTS, Math.floor(k / PATIENTS), T0));
+    const producer = createProducer(kafka);
+    await producer.connect();
+    const pl = progress('loading vitals into Kafka', READINGS);
+    for (let i = 0; i < all.length; i += 5000) {
+      const chunk = all.slice(i, i + 5000);
+      await producer.send({ topic: topics.vitals, acks: -1, messages: chunk.map((r) => ({ key: r.patientId, value: codec.encode('vitals', r), partition: partitionForWard(r.wardId, 8), timestamp: String(r.ts) })) });
+      pl.tick(chunk.length);
+    }
+    pl.done();
+    await producer.disconnect();
+
+    // 1a. naive baseline: one INSERT per reading, autocommit (a sample, on the same table).
+    await ensurePartitions(pool, [dayStart(T0 - DAY), dayStart(T0), dayStart(T0 + seconds * 1000)]);
+    const sample = all.slice(0, quick ? 2000 : 10_000).map((r) => ({ ...r, deviceId: `naive-${r.deviceId}` }));
+    const client = await pool.connect();
+    let t = performance.now();
+    for (const r of sample) {
+      const cols = vitalsColumns([r]).map((c) => (c as unknown[])[0]);
+      await client.query('INSERT INTO vitals (patient_id, ts, device_id, seq, ward_id, bed, received_at, heart_rate, spo2, resp_rate, systolic_bp, diastolic_bp, temperature, consciousness, on_oxygen, correlation_id) VALUES ($1, to_timestamp($2 / 1000.0), $3, $4, $5, $6, to_timestamp($7 / 1000.0), $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING', cols);
+    }
+    const naiveRps = Math.round(sample.length / ((performance.now() - t) / 1000));
+    await client.query("DELETE FROM vitals WHERE device_id LIKE 'naive-%'");
+    client.release();
+    console.error(`naive single-row inserts: ${naiveRps} rows/s`);
+
+    // 1b. the sink process.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/wardstream.ts', 'sink'], {
+      env: { ...process.env, KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: prefix, KAFKA_PARTITIONS: '8', DATABASE_URL: url, WARDSTREAM_AUDIT_KEY: 'ab'.repeat(32), LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const groupId = `${prefix}wardstream-sink`;
+    const committed = async () => {
+      try {
+        const offs = await admin.fetchOffsets({ groupId, topics: [topics.vitals] });
+        return offs[0]!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+      } catch { return 0; }
+    };
+    const ps = progress('sink', READINGS);
+    let first = 0, firstAt = 0, last = 0;
+    for (;;) {
+      const c = await committed();
+      if (c > 0 && !firstAt) { first = c; firstAt = performance.now(); }
+      ps.tick(c - last); last = c;
+      if (c >= READINGS) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    ps.done();
+    const sinkRps = Math.round((READINGS - first) / ((performance.now() - firstAt) / 1000));
+    child.kill('SIGTERM');
+    const rows = Number((await pool.query('SELECT count(*) AS n FROM vitals')).rows[0].n);
+    console.error(`sink: ${sinkRps} rows/s (${rows} rows in PostgreSQL)`);
+
+    // 2. replay speed.
+    const book = loadRuleFile(DEFAULT_RULE_FILE);
+    const rargs = (source: 'kafka' | 'postgres') => parseReplayArgs({ from: String(T0), to: String(T0 + seconds * 1000 + 1000), warmup: '0', timelines: '0', source }, Date.now());
+    const replay = async (source: 'kafka' | 'postgres') => {
+      const t1 = performance.now();
+      const pr = progress(`replay from ${source}`, READINGS);
+      let seen = 0;
+      const r = await runReplay(rargs(source), { config, codec, log, book, pool, kafka, topics, progress: (d) => { pr.tick(d - seen); seen = d; } });
+      pr.done();
+      const secs = (performance.now() - t1) / 1000;
+      return { readings: r.report.readings, seconds: Math.round(secs * 100) / 100, readingsPerSec: Math.round(r.report.readings / secs), alerts: r.report.totals.proposed.alerts };
+    };
+    const fromPg = await replay('postgres');
+    const fromKafka = await replay('kafka');
+    const states = new Map<string, PatientState>();
+    t = performance.now();
+    for (const r of all) { const res = step(states.get(r.patientId), r, book.forPatient(r.wardId, r.patientId)); states.set(r.patientId, res.state); }
+    const interleavedRps = Math.round(all.length / ((performance.now() - t) / 1000));
+    console.error(`replay: postgres ${fromPg.readingsPerSec}/s, kafka ${fromKafka.readingsPerSec}/s; engine interleaved in memory ${interleavedRps}/s`);
+
+    // 3. query: 30 daily partitions, the queried day full at 1 Hz for QUERY_PATIENTS patients.
+    const qDay = dayStart(T0) - 40 * DAY;
+    const days = Array.from({ length: 30 }, (_, i) => qDay - 15 * DAY + i * DAY);
+    await ensurePartitions(pool, days);
+    const pq = progress('generating query data (server-side)', days.length);
+    for (const d of days) {
+      const full = d === qDay;
+      const secs = full ? QUERY_HOURS * 3600 : 60;
+      const pts = full ? QUERY_PATIENTS : quick ? 100 : 1000;
+      // Time-major order: rows of one patient interleave with every other patient's, as the sink writes them.
+      await pool.query(`INSERT INTO vitals (patient_id, ts, device_id, seq, ward_id, received_at, heart_rate, spo2, resp_rate, systolic_bp, diastolic_bp, temperature, correlation_id)
+        SELECT 'qp' || p, to_timestamp($1 / 1000.0) + s * interval '1 second', 'qd' || p, s + 1, 'qw' || (p % 16), to_timestamp($1 / 1000.0) + s * interval '1 second',
+               70 + (s % 11), 96 + (s % 3), 14 + (s % 5), 118 + (s % 9), 76, 36.7, 'c'
+        FROM generate_series(0, $2 - 1) s, generate_series(0, $3 - 1) p ORDER BY s, p`, [d, secs, pts]);
+      pq.tick(1);
+    }
+    pq.done();
+    await pool.query('VACUUM ANALYZE vitals');
+    const q = { text: 'SELECT ts, heart_rate, spo2, resp_rate, systolic_bp, diastolic_bp, temperature FROM vitals WHERE patient_id = $1 AND ts >= to_timestamp($2 / 1000.0) AND ts < to_timestamp($3 / 1000.0) ORDER BY ts', values: ['qp7', qDay, qDay + QUERY_HOURS * 3600_000] };
+    const qc = await pool.connect();
+    const timeQuery = async (n: number) => {
+      const ms: number[] = [];
+      let rowsBack = 0;
+      for (let i = 0; i < n; i++) {
+        const t2 = performance.now();
+        const r = await qc.query({ ...q, values: [`qp${(i * 7) % QUERY_PATIENTS}`, q.values[1], q.values[2]] });
+        ms.push(performance.now() - t2);
+        rowsBack = r.rowCount ?? 0;
+      }
+      const firstMs = ms[0]!;
+      const sorted = ms.slice(1).sort((a, b) => a - b);
+      return { firstMs: Math.round(firstMs * 10) / 10, p50: Math.round(percentile(sorted, 50) * 10) / 10, p95: Math.round(percentile(sorted, 95) * 10) / 10, rows: rowsBack };
+    };
+    const plan = (await qc.query(`EXPLAIN ${q.text.replace('$1', "'qp7'").replace('$2', String(qDay)).replace('$3', String(qDay + QUERY_HOURS * 3600_000))}`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+    const indexed = await timeQuery(21);
+    await qc.query('SET enable_indexscan = off; SET enable_bitmapscan = off; SET enable_indexonlyscan = off');
+    const seqscan = await timeQuery(quick ? 3 : 5);
+    await qc.query('RESET ALL');
+    qc.release();
+    console.error(`query 24 h of one patient: p50 ${indexed.p50} ms (first ${indexed.firstMs} ms), seq scan p50 ${seqscan.p50} ms\n${plan}`);
+
+    const result = {
+      date: new Date().toISOString(), quick, machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, PostgreSQL 18 (embedded, default durability)`,
+      sink: { readings: READINGS, patients: PATIENTS, rowsPerSec: sinkRps, naiveRowsPerSec: naiveRps, ratio: Math.round((sinkRps / naiveRps) * 10) / 10, rows },
+      replay: { postgres: fromPg, kafka: fromKafka, interleavedEngineRps: interleavedRps, ratioPostgres: Math.round((fromPg.readingsPerSec / interleavedRps) * 10) / 10 },
+      query: { partitions: days.length, patientsInDay: QUERY_PATIENTS, hours: QUERY_HOURS, indexed, seqscan, ratio: Math.round((seqscan.p50 / indexed.p50) * 10) / 10, plan },
+    };
+    console.log(JSON.stringify(result, null, 2));
+    mkdirSync(out, { recursive: true });
+    writeFileSync(`${out}/history.json`, JSON.stringify(result, null, 2));
+    writeFileSync(`${out}/history.svg`, barChart('History: sink rows/s and replay readings/s vs baselines (log scale)', '/s', [
+      { label: 'sink (batched, idempotent)', value: sinkRps, group: 'sink' },
+      { label: 'naive single-row INSERT', value: naiveRps, group: 'baseline' },
+      { label: 'replay from PostgreSQL', value: fromPg.readingsPerSec, group: 'replay' },
+      { label: 'replay from Kafka', value: fromKafka.readingsPerSec, group: 'replay' },
+      { label: 'engine, interleaved patients', value: interleavedRps, group: 'baseline' },
+    ], { log: true }));
+    await pool.end();
+    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
+    await admin.disconnect();
+  } finally {
+    await pgsql.stop();
+    await localKafka?.stop();
+  }
+}
+
+await main();
+process.exit(0);
