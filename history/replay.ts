@@ -44,7 +44,7 @@ export interface ReplayDeps {
   readonly pool?: pg.Pool;
   /** Called as readings are replayed (done, total). */
   readonly progress?: (done: number, total: number) => void;
-  /** Worker threads for PostgreSQL replays (default: min(4, cores)); 1 = in this thread. */
+  /** Worker threads for PostgreSQL replays (default: min(4, cores - 1)); 1 = in this thread. */
   readonly workers?: number;
   /** Needed for workers: the database URL they connect to. */
   readonly databaseUrl?: string;
@@ -254,7 +254,8 @@ export async function runReplay(args: ReplayArgs, d: ReplayDeps): Promise<Replay
   let patients = 0;
   let lastReport = 0;
   d.progress?.(0, src.total);
-  const workers = Math.max(1, Math.floor(d.workers ?? Math.min(4, os.availableParallelism())));
+  // One core is left to PostgreSQL, which feeds the workers (on 2 cores: measured faster in one thread).
+  const workers = Math.max(1, Math.floor(d.workers ?? Math.min(4, os.availableParallelism() - 1)));
   if (workers > 1 && src.shardable && d.databaseUrl && d.book.text) {
     const r = await inWorkers(workers, src, args, d, partitions, (n) => d.progress?.(n, src.total));
     proposed.push(...r.events);

@@ -14,6 +14,7 @@ import { createProducer } from '../../common/kafka.ts';
 import { registerAuditKey } from '../../history/db.ts';
 import { dayStart, dropExpired, ensurePartitions, listPartitions, partitionName } from '../../history/partitions.ts';
 import { parseAuditKey, pseudonym } from '../../history/pseudonym.ts';
+import { patientVitals } from '../../history/queries.ts';
 import { startSink } from '../../history/sink.ts';
 import type { Codec } from '../../schemas/codec.ts';
 import type { AlertAction, AlertEvent, VitalsReading } from '../../schemas/records.ts';
@@ -104,6 +105,15 @@ describe('history sink', () => {
     const row = (await db.pool.query('SELECT extract(epoch FROM ts) * 1000 AS ts, temperature, consciousness, on_oxygen, resp_rate FROM vitals WHERE patient_id = $1 AND seq = $2', [one.patientId, one.seq])).rows[0];
     expect(Number(row.ts)).toBe(one.ts);
     expect(row).toMatchObject({ temperature: one.temperature, consciousness: one.consciousness, on_oxygen: one.onOxygen, resp_rate: one.respRate });
+
+    // One patient's range as columns (the dashboard/analyst read path), nulls as NaN.
+    const mine = rs.filter((r) => r.patientId === 'MRN-1002' && r.ts >= now - 26 * 3600_000 && r.ts < now - 20 * 3600_000);
+    const got = await patientVitals(db.pool, 'MRN-1002', now - 26 * 3600_000, now - 20 * 3600_000);
+    expect(got.count).toBe(mine.length);
+    expect(Array.from(got.ts)).toEqual(mine.map((r) => r.ts));
+    expect(Array.from(got.values.temperature)).toEqual(mine.map((r) => r.temperature));
+    expect(Array.from(got.values.respRate)).toEqual(mine.map((r) => r.respRate ?? NaN));
+    expect((await patientVitals(db.pool, "it's-nobody", now - DAY, now)).count).toBe(0);
 
     // No raw patient id anywhere in the audit trail, in any column.
     const dump = JSON.stringify((await db.pool.query('SELECT * FROM audit_log')).rows);

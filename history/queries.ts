@@ -1,0 +1,59 @@
+/**
+ * Reads of the history tables that dashboards and analysts need.
+ *
+ * `patientVitals`: one patient's vitals over a time range, as columns (Float64Array, NaN where a
+ * reading had no value), for charts. It streams `COPY (…) TO STDOUT (FORMAT binary)` from an
+ * index-only scan of the covering primary key (migration 0002) and decodes the binary tuples
+ * directly: a row-by-row query through the driver spent most of its time building row objects
+ * (benchmarks/README.md, "History").
+ */
+import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+
+export const SERIES = ['heartRate', 'spo2', 'respRate', 'systolicBp', 'diastolicBp', 'temperature'] as const;
+export type Series = (typeof SERIES)[number];
+export interface PatientVitals { readonly ts: Float64Array; readonly values: Readonly<Record<Series, Float64Array>>; readonly count: number }
+
+/** Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01). */
+const PG_EPOCH_MS = 946_684_800_000;
+
+const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+export async function patientVitals(pool: pg.Pool, patientId: string, fromMs: number, toMs: number): Promise<PatientVitals> {
+  if (!Number.isFinite(fromMs) || !Number.isFinite(toMs)) throw new TypeError('time range must be finite epoch milliseconds');
+  // COPY takes no bind parameters: the id is quoted as a literal, the times are integers.
+  const sql = `COPY (SELECT ts, heart_rate, spo2, resp_rate, systolic_bp, diastolic_bp, temperature FROM vitals
+    WHERE patient_id = ${literal(patientId)} AND ts >= to_timestamp(${Math.trunc(fromMs)} / 1000.0) AND ts < to_timestamp(${Math.trunc(toMs)} / 1000.0)
+    ORDER BY ts) TO STDOUT WITH (FORMAT binary)`;
+  const client = await pool.connect();
+  const chunks: Buffer[] = [];
+  try {
+    for await (const c of client.query(copyTo(sql))) chunks.push(c as Buffer);
+  } finally { client.release(); }
+  const b = Buffer.concat(chunks);
+  // Binary COPY: 11-byte signature, flags (4), header extension length (4) + extension, then
+  // tuples of int16 field count and (int32 length, bytes) per field; -1 ends the stream.
+  let off = 15;
+  off += 4 + b.readInt32BE(off);
+  const max = Math.max(0, Math.floor((b.length - off) / 38)); // smallest tuple: every vital null
+  const ts = new Float64Array(max);
+  const cols = SERIES.map(() => new Float64Array(max));
+  let n = 0;
+  for (;;) {
+    const fields = b.readInt16BE(off);
+    off += 2;
+    if (fields === -1) break;
+    off += 4; // ts is never null: 8 bytes, microseconds since 2000-01-01
+    ts[n] = Number(b.readBigInt64BE(off)) / 1000 + PG_EPOCH_MS;
+    off += 8;
+    for (let k = 0; k < SERIES.length; k++) {
+      const len = b.readInt32BE(off);
+      off += 4;
+      if (len < 0) cols[k]![n] = NaN;
+      else { cols[k]![n] = b.readDoubleBE(off); off += len; }
+    }
+    n++;
+  }
+  const values = Object.fromEntries(SERIES.map((s, k) => [s, cols[k]!.subarray(0, n)])) as Record<Series, Float64Array>;
+  return { ts: ts.subarray(0, n), values, count: n };
+}
