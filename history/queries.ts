@@ -5,7 +5,8 @@
  * reading had no value), for charts. It streams `COPY (…) TO STDOUT (FORMAT binary)` from an
  * index-only scan of the covering primary key (migration 0002) and decodes the binary tuples
  * directly: a row-by-row query through the driver spent most of its time building row objects
- * (benchmarks/README.md, "History").
+ * (benchmarks/README.md, "History"). node-pg's own binary result mode cannot be used for this:
+ * its protocol parser decodes every field as UTF-8 text first.
  */
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
@@ -28,7 +29,14 @@ export async function patientVitals(pool: pg.Pool, patientId: string, fromMs: nu
   const client = await pool.connect();
   const chunks: Buffer[] = [];
   try {
-    for await (const c of client.query(copyTo(sql))) chunks.push(c as Buffer);
+    // 'data' events, not `for await`: COPY sends one message per row, and an async iterator
+    // costs a promise per chunk (86,400 for a day at 1 Hz).
+    await new Promise<void>((resolve, reject) => {
+      const stream = client.query(copyTo(sql));
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => resolve());
+      stream.on('error', reject);
+    });
   } finally { client.release(); }
   const b = Buffer.concat(chunks);
   // Binary COPY: 11-byte signature, flags (4), header extension length (4) + extension, then

