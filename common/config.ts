@@ -17,6 +17,8 @@
  *   SCHEMA_REGISTRY_URL   Confluent-compatible registry; unset = schemas/registry.json ids
  *   WARDSTREAM_RULES      rule file (YAML or JSON); unset = rules/default.yaml
  *   PROCESSOR_COMMIT_INTERVAL_MS  how often processors commit state + offsets (default 5000)
+ *   PROCESSOR_SESSION_TIMEOUT_MS  how long a dead processor keeps its partitions (default 6000,
+ *                         the stock broker minimum; lower needs group.min.session.timeout.ms)
  *   METRICS_PORT          bridge/processor commands serve /metrics and /healthz on it (the
  *                         gateway serves them on PORT); unset = not served
  *   RESUME_WINDOW_MS, RESUME_BUFFER_PER_PARTITION  gateway history for gap-free resume
@@ -54,6 +56,8 @@ export interface Config {
   readonly rulesFile: string | null;
   /** Processors commit changelog state and input offsets together this often, ms. */
   readonly processorCommitIntervalMs: number;
+  /** Consumer-group session of processors: how long a dead instance holds its partitions, ms. */
+  readonly processorSessionTimeoutMs: number;
   readonly metricsPort: number | null;
   /** Gateways keep this much recent history (and read it back from Kafka at start) for resume. */
   readonly resumeWindowMs: number;
@@ -93,6 +97,7 @@ export const DEFAULTS: Config = {
   maxFutureSkewMs: 5 * 60 * 1000,
   rulesFile: null,
   processorCommitIntervalMs: 5000,
+  processorSessionTimeoutMs: 6000,
   metricsPort: null,
   resumeWindowMs: 10 * 60 * 1000,
   resumeBufferPerPartition: 10_000,
@@ -127,6 +132,7 @@ const schema = {
     maxFutureSkewMs: { type: 'integer', minimum: 0 },
     rulesFile: { anyOf: [{ type: 'null' }, { type: 'string', minLength: 1 }] },
     processorCommitIntervalMs: { type: 'integer', minimum: 10, maximum: 600000 },
+    processorSessionTimeoutMs: { type: 'integer', minimum: 1000, maximum: 300000 },
     metricsPort: { anyOf: [{ type: 'null' }, { type: 'integer', minimum: 0, maximum: 65535 }] },
     resumeWindowMs: { type: 'integer', minimum: 0, maximum: 86400000 },
     resumeBufferPerPartition: { type: 'integer', minimum: 1, maximum: 10000000 },
@@ -144,7 +150,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   mqttUrl: 'MQTT_URL', mqttHost: 'MQTT_HOST', mqttPort: 'MQTT_PORT', mqttProtocolVersion: 'MQTT_PROTOCOL_VERSION',
   host: 'HOST', port: 'PORT', jwtSecret: 'WARDSTREAM_JWT_SECRET', jwtIssuer: 'JWT_ISSUER', jwtAudience: 'JWT_AUDIENCE',
   allowedOrigins: 'ALLOWED_ORIGINS', schemaRegistryUrl: 'SCHEMA_REGISTRY_URL', maxPayloadBytes: 'MAX_PAYLOAD_BYTES', maxFutureSkewMs: 'MAX_FUTURE_SKEW_MS',
-  rulesFile: 'WARDSTREAM_RULES', processorCommitIntervalMs: 'PROCESSOR_COMMIT_INTERVAL_MS', metricsPort: 'METRICS_PORT',
+  rulesFile: 'WARDSTREAM_RULES', processorCommitIntervalMs: 'PROCESSOR_COMMIT_INTERVAL_MS', processorSessionTimeoutMs: 'PROCESSOR_SESSION_TIMEOUT_MS', metricsPort: 'METRICS_PORT',
   resumeWindowMs: 'RESUME_WINDOW_MS', resumeBufferPerPartition: 'RESUME_BUFFER_PER_PARTITION',
   databaseUrl: 'DATABASE_URL', pgDataDir: 'PG_DATA_DIR', vitalsRetentionDays: 'VITALS_RETENTION_DAYS', partitionsAheadDays: 'PARTITIONS_AHEAD_DAYS',
   auditKey: 'WARDSTREAM_AUDIT_KEY', auditKeyId: 'WARDSTREAM_AUDIT_KEY_ID',

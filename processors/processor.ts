@@ -115,7 +115,10 @@ export async function startProcessor(o: {
   const groupId = o.groupId ?? `${o.config.kafkaTopicPrefix}wardstream-processor`;
   const producer = createProducer(o.kafka);
   await producer.connect();
-  const consumer = o.kafka.consumer({ groupId, maxWaitTimeInMs: 50, sessionTimeout: 6_000, heartbeatInterval: 500, maxBytesPerPartition: 4 << 20 });
+  // The session bounds failover: after a SIGKILL the group waits this long before the
+  // partitions move (kafkajs has no static membership to skip it).
+  const sessionTimeout = o.config.processorSessionTimeoutMs;
+  const consumer = o.kafka.consumer({ groupId, maxWaitTimeInMs: 50, sessionTimeout, heartbeatInterval: Math.min(500, Math.floor(sessionTimeout / 3)), maxBytesPerPartition: 4 << 20 });
   await consumer.connect();
   await consumer.subscribe({ topics: [topics.vitals, topics.alertActions], fromBeginning: true });
 

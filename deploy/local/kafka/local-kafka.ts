@@ -100,6 +100,9 @@ function serverProperties(o: { host: string; port: number; controllerPort: numbe
     'share.coordinator.state.topic.replication.factor=1',
     'share.coordinator.state.topic.min.isr=1',
     'group.initial.rebalance.delay.ms=0',
+    // Lets processors use a short session (PROCESSOR_SESSION_TIMEOUT_MS) for fast failover; the
+    // stock broker minimum is 6 s.
+    'group.min.session.timeout.ms=1000',
     // Small segments so compaction of state topics is observable in development.
     'log.cleaner.backoff.ms=5000',
     'log.retention.check.interval.ms=30000',
