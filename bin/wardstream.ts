@@ -12,7 +12,7 @@
  *   wardstream simulate --patients 200 --wards 4 --rate 1 [--seed N] [--scenario S] [--duration SEC] [--url mqtt://…]
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import http from 'node:http';
@@ -24,7 +24,7 @@ import { createProducer } from '../common/kafka.ts';
 import { createLogger } from '../common/log.ts';
 import { createRegistry } from '../common/metrics.ts';
 import { startRuntime } from '../common/runtime.ts';
-import { ROLES, parseTtl, signToken, type Role } from '../gateway/auth.ts';
+import { ROLES, parseTtl, signToken, type AuthConfig, type Role } from '../gateway/auth.ts';
 import { startGateway } from '../gateway/gateway.ts';
 import { auditKeyOf, openHistory, registerAuditKey, type History } from '../history/db.ts';
 import { parseReplayArgs } from '../history/replay-args.ts';
@@ -75,9 +75,15 @@ function scenarioOf(v: string | undefined): Scenario | 'mixed' | null {
   return usage(`--scenario must be one of ${SCENARIOS.join(', ')}, mixed`);
 }
 
-function authOf(config: Config) {
+function authOf(config: Config): AuthConfig {
+  const base = { issuer: config.jwtIssuer, audience: config.jwtAudience };
+  const read = (file: string, what: string) => { try { return readFileSync(file, 'utf8'); } catch (e) { throw new WardstreamError('CONFIG_ERR_INVALID', `${what}: cannot read ${file} (${(e as Error).message})`); } };
+  if (config.jwksFile) {
+    try { return { ...base, jwks: JSON.parse(read(config.jwksFile, 'WARDSTREAM_JWKS_FILE')) as AuthConfig['jwks'] }; } catch (e) { if (e instanceof WardstreamError) throw e; throw new WardstreamError('CONFIG_ERR_INVALID', `WARDSTREAM_JWKS_FILE is not JSON: ${(e as Error).message}`); }
+  }
+  if (config.jwtPublicKeyFile) return { ...base, publicKey: { pem: read(config.jwtPublicKeyFile, 'WARDSTREAM_JWT_PUBLIC_KEY_FILE'), alg: config.jwtAlg } };
   if (!config.jwtSecret) throw new WardstreamError('CONFIG_ERR_INVALID', 'WARDSTREAM_JWT_SECRET is not set (npm start prints a development secret)');
-  return { secret: config.jwtSecret, issuer: config.jwtIssuer, audience: config.jwtAudience };
+  return { ...base, secret: config.jwtSecret };
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -172,8 +178,8 @@ async function main(argv: string[]): Promise<void> {
     case 'gateway': {
       let config = loadConfig();
       let generatedSecret = false;
-      if (!config.jwtSecret && (cmd === 'start' || cmd === 'gateway')) {
-        if (cmd === 'gateway') throw new WardstreamError('CONFIG_ERR_INVALID', 'WARDSTREAM_JWT_SECRET is required for the gateway');
+      if (!config.jwtSecret && !config.jwtPublicKeyFile && !config.jwksFile && (cmd === 'start' || cmd === 'gateway')) {
+        if (cmd === 'gateway') throw new WardstreamError('CONFIG_ERR_INVALID', 'the gateway needs a token key: WARDSTREAM_JWT_SECRET, WARDSTREAM_JWT_PUBLIC_KEY_FILE or WARDSTREAM_JWKS_FILE');
         config = loadConfig(process.env, { jwtSecret: randomBytes(32).toString('hex') });
         generatedSecret = true;
       }
@@ -225,12 +231,13 @@ async function main(argv: string[]): Promise<void> {
         closers.unshift(() => sim!.stop());
       }
       if (cmd === 'start' && gateway) {
-        const token = await signToken(authOf(config), { sub: 'dev-charge-nurse', role: 'charge_nurse', wards: ['*'], ttlSec: 12 * 3600 });
+        // A development token only with the shared secret; asymmetric setups bring their own tokens.
+        const token = config.jwtSecret ? await signToken(authOf(config), { sub: 'dev-charge-nurse', role: 'charge_nurse', wards: ['*'], ttlSec: 12 * 3600 }) : '<your token>';
         console.log([
           '',
           'wardstream is running',
           `  dashboard   ${gateway.url}/#access_token=${token}`,
-          `  websocket   ws://${config.host}:${gateway.port}/ws   (send {"type":"subscribe","ward":"ward-1"})`,
+          `  websocket   ${gateway.url.replace(/^http/, 'ws')}/ws   (send {"type":"subscribe","ward":"ward-1"})`,
           `  health      ${gateway.url}/healthz     metrics ${gateway.url}/metrics`,
           `  kafka       ${rt.brokers.join(',')}${rt.localKafka ? ' (local)' : ''}     mqtt ${bridge!.mqttUrl}`,
           history ? `  postgres    ${history.url.replace(/:[^:@/]+@/, ':***@')}${history.embedded ? ` (embedded, ${history.embedded.dataDir})` : ''}` : '',

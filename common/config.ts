@@ -12,7 +12,10 @@
  *   MQTT_PROTOCOL_VERSION 4 (3.1.1) or 5 for the bridge's subscription to an external broker
  *   HOST, PORT            gateway HTTP/WebSocket (default 127.0.0.1:8080)
  *   WARDSTREAM_JWT_SECRET HS256 secret (>= 32 bytes); unset = `npm start` generates one
+ *   WARDSTREAM_JWT_PUBLIC_KEY_FILE + WARDSTREAM_JWT_ALG (RS256|ES256), or WARDSTREAM_JWKS_FILE:
+ *                         asymmetric token keys instead of the secret (exactly one kind)
  *   JWT_ISSUER, JWT_AUDIENCE  expected iss / aud (default wardstream / wardstream-gateway)
+ *   TLS_CERT_FILE, TLS_KEY_FILE  PEM files: the gateway serves https/wss when both are set
  *   ALLOWED_ORIGINS       comma-separated exact Origin allowlist for WebSocket upgrades
  *   SCHEMA_REGISTRY_URL   Confluent-compatible registry; unset = schemas/registry.json ids
  *   WARDSTREAM_RULES      rule file (YAML or JSON); unset = rules/default.yaml
@@ -44,6 +47,13 @@ export interface Config {
   readonly host: string;
   readonly port: number;
   readonly jwtSecret: string | null;
+  /** RS256/ES256 instead of the secret: a PEM public key file and its algorithm, or a JWKS file. */
+  readonly jwtPublicKeyFile: string | null;
+  readonly jwtAlg: 'RS256' | 'ES256';
+  readonly jwksFile: string | null;
+  /** TLS for the gateway when both are set (PEM files). */
+  readonly tlsCertFile: string | null;
+  readonly tlsKeyFile: string | null;
   readonly jwtIssuer: string;
   readonly jwtAudience: string;
   readonly allowedOrigins: readonly string[];
@@ -89,6 +99,11 @@ export const DEFAULTS: Config = {
   host: '127.0.0.1',
   port: 8080,
   jwtSecret: null,
+  jwtPublicKeyFile: null,
+  jwtAlg: 'RS256',
+  jwksFile: null,
+  tlsCertFile: null,
+  tlsKeyFile: null,
   jwtIssuer: 'wardstream',
   jwtAudience: 'wardstream-gateway',
   allowedOrigins: [],
@@ -124,6 +139,11 @@ const schema = {
     host: { type: 'string', minLength: 1 },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
     jwtSecret: { anyOf: [{ type: 'null' }, { type: 'string', minLength: 32 }] },
+    jwtPublicKeyFile: { anyOf: [{ type: 'null' }, { type: 'string', minLength: 1 }] },
+    jwtAlg: { enum: ['RS256', 'ES256'] },
+    jwksFile: { anyOf: [{ type: 'null' }, { type: 'string', minLength: 1 }] },
+    tlsCertFile: { anyOf: [{ type: 'null' }, { type: 'string', minLength: 1 }] },
+    tlsKeyFile: { anyOf: [{ type: 'null' }, { type: 'string', minLength: 1 }] },
     jwtIssuer: { type: 'string', minLength: 1 },
     jwtAudience: { type: 'string', minLength: 1 },
     allowedOrigins: { type: 'array', items: { type: 'string', pattern: '^https?://[^/]+$' } },
@@ -148,7 +168,8 @@ const schema = {
 const ENV_NAMES: Record<keyof Config, string> = {
   kafkaBrokers: 'KAFKA_BROKERS', kafkaPort: 'KAFKA_PORT', kafkaTopicPrefix: 'KAFKA_TOPIC_PREFIX', kafkaPartitions: 'KAFKA_PARTITIONS',
   mqttUrl: 'MQTT_URL', mqttHost: 'MQTT_HOST', mqttPort: 'MQTT_PORT', mqttProtocolVersion: 'MQTT_PROTOCOL_VERSION',
-  host: 'HOST', port: 'PORT', jwtSecret: 'WARDSTREAM_JWT_SECRET', jwtIssuer: 'JWT_ISSUER', jwtAudience: 'JWT_AUDIENCE',
+  host: 'HOST', port: 'PORT', jwtSecret: 'WARDSTREAM_JWT_SECRET', jwtPublicKeyFile: 'WARDSTREAM_JWT_PUBLIC_KEY_FILE', jwtAlg: 'WARDSTREAM_JWT_ALG',
+  jwksFile: 'WARDSTREAM_JWKS_FILE', tlsCertFile: 'TLS_CERT_FILE', tlsKeyFile: 'TLS_KEY_FILE', jwtIssuer: 'JWT_ISSUER', jwtAudience: 'JWT_AUDIENCE',
   allowedOrigins: 'ALLOWED_ORIGINS', schemaRegistryUrl: 'SCHEMA_REGISTRY_URL', maxPayloadBytes: 'MAX_PAYLOAD_BYTES', maxFutureSkewMs: 'MAX_FUTURE_SKEW_MS',
   rulesFile: 'WARDSTREAM_RULES', processorCommitIntervalMs: 'PROCESSOR_COMMIT_INTERVAL_MS', processorSessionTimeoutMs: 'PROCESSOR_SESSION_TIMEOUT_MS', metricsPort: 'METRICS_PORT',
   resumeWindowMs: 'RESUME_WINDOW_MS', resumeBufferPerPartition: 'RESUME_BUFFER_PER_PARTITION',
@@ -182,5 +203,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     });
     throw new WardstreamError('CONFIG_ERR_INVALID', [...new Set(msgs)].join('; '));
   }
-  return Object.freeze(merged as Config);
+  const c = merged as Config;
+  const keyKinds = [c.jwtSecret, c.jwtPublicKeyFile, c.jwksFile].filter((x) => x !== null).length;
+  if (keyKinds > 1) throw new WardstreamError('CONFIG_ERR_INVALID', 'set only one of WARDSTREAM_JWT_SECRET, WARDSTREAM_JWT_PUBLIC_KEY_FILE, WARDSTREAM_JWKS_FILE (mixing symmetric and asymmetric keys invites algorithm confusion)');
+  if ((c.tlsCertFile === null) !== (c.tlsKeyFile === null)) throw new WardstreamError('CONFIG_ERR_INVALID', 'TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  return Object.freeze(c);
 }

@@ -175,7 +175,10 @@ export async function startGateway(o: {
   const send = (ws: uWS.WebSocket<SocketData>, msg: ServerMessage) => { if (!ws.getUserData().closed) ws.send(JSON.stringify(msg)); };
   const sendError = (ws: uWS.WebSocket<SocketData>, code: ErrorCode, message: string) => { m.rejected.inc({ code }); send(ws, { type: 'error', code, message }); };
 
-  const app = uWS.App();
+  // TLS when a certificate is configured (wss:// and https://); plain otherwise (development, or
+  // behind a TLS-terminating proxy).
+  const tls = config.tlsCertFile && config.tlsKeyFile;
+  const app = tls ? uWS.SSLApp({ cert_file_name: config.tlsCertFile!, key_file_name: config.tlsKeyFile! }) : uWS.App();
   app.ws<SocketData>('/ws', {
     maxPayloadLength: 16 * 1024,
     idleTimeout: 60,
@@ -239,6 +242,31 @@ export async function startGateway(o: {
         case 'ping':
           send(ws, { type: 'pong' });
           return;
+        case 'refresh': {
+          // A new token for the same user, before the old one expires: subscriptions, positions
+          // and buffered events stay; only what the new token grants is kept.
+          verifyToken(msg.token, o.auth).then((p) => {
+            if (d.closed) return;
+            if (p.sub !== d.principal.sub) { sendError(ws, 'GATEWAY_ERR_FORBIDDEN', 'refresh must carry a token of the same user'); return; }
+            d.principal = p;
+            if (d.expiryTimer) clearTimeout(d.expiryTimer);
+            d.expiryTimer = setTimeout(() => { if (!d.closed) { m.disconnects.inc({ reason: 'token_expired' }); ws.end(1008, 'token expired'); } }, Math.max(0, p.exp * 1000 - Date.now()));
+            ws.cork(() => {
+              for (const ward of [...d.wards]) {
+                if (canSeeWard(p, ward)) continue;
+                ws.unsubscribe(alertsTopic(ward)); ws.unsubscribe(vitalsTopic(ward)); d.vitalsWards.delete(ward); d.wards.delete(ward); m.subscriptions.dec();
+                send(ws, { type: 'unsubscribed', ward });
+              }
+              if (!canSeeVitals(p)) for (const ward of [...d.vitalsWards]) { ws.unsubscribe(vitalsTopic(ward)); d.vitalsWards.delete(ward); }
+              send(ws, { type: 'refreshed', expiresAt: p.exp, role: p.role, wards: p.wards });
+            });
+          }, (err: unknown) => {
+            if (d.closed) return;
+            const e = err instanceof WardstreamError ? err : new WardstreamError('GATEWAY_ERR_UNAUTHORIZED');
+            sendError(ws, e.code, e.message); // the current token stays valid until it expires
+          });
+          return;
+        }
         case 'subscribe': {
           // Authorization on every subscription, not only at connect.
           if (d.principal.exp * 1000 <= now) { ws.end(1008, 'token expired'); return; }
@@ -421,7 +449,7 @@ export async function startGateway(o: {
 
   return {
     port,
-    url: `http://${config.host}:${port}`,
+    url: `${tls ? 'https' : 'http'}://${config.host}:${port}`,
     healthy: () => consumerJoined && (o.dependenciesHealthy?.() ?? true),
     connections: () => sockets.size,
     async close() {

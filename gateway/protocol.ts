@@ -16,6 +16,7 @@ export type ClientMessage =
   | { readonly type: 'unsubscribe'; readonly ward: string }
   | { readonly type: 'ack'; readonly alertId: string }
   | { readonly type: 'silence'; readonly alertId: string; readonly durationSec: number }
+  | { readonly type: 'refresh'; readonly token: string }
   | { readonly type: 'ping' };
 
 /** Snapshot of one patient, as the processors last published it (patient-status). */
@@ -39,6 +40,7 @@ export type ServerMessage =
   | { type: 'unsubscribed'; ward: string }
   | { type: 'vitals'; position: Position; reading: VitalsReading }
   | { type: 'alert'; position: Position; alert: AlertEvent & { id: string } }
+  | { type: 'refreshed'; expiresAt: number; role: string; wards: readonly string[] }
   | { type: 'pong' }
   | { type: 'error'; code: ErrorCode; message: string };
 
@@ -67,6 +69,9 @@ export function parseClientMessage(raw: ArrayBuffer | string): { ok: true; msg: 
     }
     case 'ping':
       return { ok: true, msg: { type: 'ping' } };
+    case 'refresh':
+      if (typeof m.token !== 'string' || m.token.length < 10 || m.token.length > 8192) return { ok: false, code: 'GATEWAY_ERR_BAD_REQUEST', message: 'refresh needs "token": a JWT' };
+      return { ok: true, msg: { type: 'refresh', token: m.token } };
     case 'ack':
     case 'silence': {
       if (typeof m.alertId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(m.alertId)) return { ok: false, code: 'GATEWAY_ERR_BAD_REQUEST', message: `${m.type} needs "alertId"` };

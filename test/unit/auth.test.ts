@@ -1,4 +1,4 @@
-import { SignJWT, UnsecuredJWT } from 'jose';
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type KeyObject } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { canSeeVitals, canSeeWard, parseTtl, signToken, verifyToken } from '../../gateway/auth.ts';
 
@@ -65,5 +65,38 @@ describe('authorization helpers', () => {
     expect(parseTtl('90s')).toBe(90);
     expect(parseTtl('1h')).toBe(3600);
     expect(() => parseTtl('soon')).toThrow(/--ttl/);
+  });
+});
+
+describe('asymmetric keys (RS256 / ES256)', () => {
+  const base = { issuer: 'wardstream', audience: 'wardstream-gateway' };
+  const sign = (k: CryptoKey | KeyObject | Uint8Array, alg: string, kid?: string) =>
+    new SignJWT(claims).setProtectedHeader({ alg, ...(kid ? { kid } : {}) }).setSubject('n1').setIssuer(base.issuer).setAudience(base.audience).setExpirationTime(now + 60).sign(k);
+
+  it('verifies ES256 tokens against a local JWKS, choosing the key by kid', async () => {
+    const a = await generateKeyPair('ES256', { extractable: true });
+    const b = await generateKeyPair('ES256', { extractable: true });
+    const jwks = { keys: [{ ...(await exportJWK(a.publicKey)), kid: 'a', alg: 'ES256' }, { ...(await exportJWK(b.publicKey)), kid: 'b', alg: 'ES256' }] };
+    const cfgJ = { ...base, jwks };
+    await expect(verifyToken(await sign(b.privateKey, 'ES256', 'b'), cfgJ)).resolves.toMatchObject({ sub: 'n1', role: 'nurse' });
+    await expect(verifyToken(await sign(b.privateKey, 'ES256', 'a'), cfgJ)).rejects.toMatchObject({ code: 'GATEWAY_ERR_UNAUTHORIZED' });
+    const other = await generateKeyPair('ES256');
+    await expect(verifyToken(await sign(other.privateKey, 'ES256', 'a'), cfgJ)).rejects.toThrow(/invalid token/);
+  });
+
+  it('verifies RS256 with a PEM public key and refuses the algorithm-confusion attack (HS256 keyed with that PEM)', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const pem = await exportSPKI(publicKey);
+    const cfgP = { ...base, publicKey: { pem, alg: 'RS256' as const } };
+    await expect(verifyToken(await sign(privateKey, 'RS256'), cfgP)).resolves.toMatchObject({ sub: 'n1' });
+    const forged = await sign(new TextEncoder().encode(pem), 'HS256');
+    await expect(verifyToken(forged, cfgP)).rejects.toThrow(/algorithm not allowed/);
+  });
+
+  it('refuses a configuration with no key, two kinds of key, or a symmetric key in the JWKS', async () => {
+    const t = await signToken(cfg, { sub: 'n1', role: 'nurse', wards: ['icu-1'], ttlSec: 60 });
+    await expect(verifyToken(t, { ...base })).rejects.toMatchObject({ code: 'CONFIG_ERR_INVALID' });
+    await expect(verifyToken(t, { ...cfg, jwks: { keys: [] } })).rejects.toMatchObject({ code: 'CONFIG_ERR_INVALID' });
+    await expect(verifyToken(t, { ...base, jwks: { keys: [{ kty: 'oct', k: 'eHh4', alg: 'HS256' }] } })).rejects.toMatchObject({ code: 'CONFIG_ERR_INVALID' });
   });
 });
