@@ -19,6 +19,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { transformSync } from 'esbuild';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Kafka } from 'kafkajs';
@@ -171,6 +172,8 @@ export async function startGateway(o: {
     : { patientId: st.patientId, bed: st.bed, updatedTs: st.updatedTs, activeAlerts: st.activeAlerts }));
   let consumerJoined = false;
   const page = (() => { try { return readFileSync(path.join(here, 'public', 'index.html')); } catch { return Buffer.from('<!doctype html><title>wardstream</title><p>wardstream gateway'); } })();
+  // The page's protocol client is gateway/client.ts itself, type-stripped once at start (no build step).
+  const clientJs = transformSync(readFileSync(path.join(here, 'client.ts'), 'utf8'), { loader: 'ts', format: 'esm', target: 'es2020' }).code;
 
   const send = (ws: uWS.WebSocket<SocketData>, msg: ServerMessage) => { if (!ws.getUserData().closed) ws.send(JSON.stringify(msg)); };
   const sendError = (ws: uWS.WebSocket<SocketData>, code: ErrorCode, message: string) => { m.rejected.inc({ code }); send(ws, { type: 'error', code, message }); };
@@ -359,6 +362,7 @@ export async function startGateway(o: {
     }, () => { if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end()); });
   });
   app.get('/', (res) => { res.writeHeader('content-type', 'text/html; charset=utf-8').end(page); });
+  app.get('/client.js', (res) => { res.writeHeader('content-type', 'text/javascript; charset=utf-8').writeHeader('cache-control', 'no-cache').end(clientJs); });
   app.any('/*', (res) => { res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end(JSON.stringify({ type: 'error', code: 'GATEWAY_ERR_BAD_REQUEST', message: 'not found' })); });
 
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {

@@ -77,6 +77,8 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 function kraftClusterId(): string {
+  // Passed as `--cluster-id=<id>`: a base64url id may start with "-" (1 in 32), which the
+  // storage tool's argument parser would read as an option when given as a separate argument.
   return randomBytes(16).toString('base64url');
 }
 
@@ -175,7 +177,7 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
   const log4j = `-Dlog4j2.configurationFile=${path.join(here, 'log4j2.properties')}`;
 
   if (!existsSync(path.join(logDir, 'meta.properties'))) {
-    const fmt = spawnSync(java, ['-cp', cp, log4j, 'kafka.tools.StorageTool', 'format', '-t', kraftClusterId(), '-c', props], { encoding: 'utf8' });
+    const fmt = spawnSync(java, ['-cp', cp, log4j, 'kafka.tools.StorageTool', 'format', `--cluster-id=${kraftClusterId()}`, '-c', props], { encoding: 'utf8' });
     if (fmt.error) throw new Error(`could not run java (Java 17+ required): ${fmt.error.message}`);
     if (fmt.status !== 0) throw new Error(`kafka storage format failed: ${fmt.stderr || fmt.stdout}`);
   }
