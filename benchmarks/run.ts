@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --quick]`: every benchmark in one run, both sides of each comparison on
  * this machine: ingest (vs a naive bridge), end-to-end latency, alarm fatigue (vs naive
- * thresholds), processor throughput and restore, and (full mode) the Kafka client comparison. Starts its own Kafka (unless KAFKA_BROKERS) and Mosquitto. Writes
+ * thresholds), processor throughput and restore, history (sink, replay, query), gateway
+ * connections (uWebSockets.js vs ws), and (full mode) the Kafka client comparison. Starts its own Kafka (unless KAFKA_BROKERS) and Mosquitto. Writes
  * benchmarks/results/<name>.json, .md and .svg charts; benchmarks/README.md explains them.
  */
 import { execFileSync } from 'node:child_process';
@@ -47,6 +48,10 @@ try {
   execFileSync(process.execPath, ['--import', 'tsx', 'benchmarks/alarm-fatigue.ts', '--out', out, ...(quick ? ['--quick'] : [])], { stdio: 'inherit' });
   console.error('== processor');
   execFileSync(process.execPath, ['--import', 'tsx', 'benchmarks/processor.ts', '--out', out, '--brokers', brokers, ...(quick ? ['--readings', '40000', '--patients', '2000'] : ['--readings', '1000000', '--patients', '10000'])], { stdio: ['ignore', 'inherit', 'inherit'] });
+  console.error('== history (sink, replay, query)');
+  execFileSync(process.execPath, ['--import', 'tsx', 'benchmarks/history.ts', '--out', out, '--brokers', brokers, ...(quick ? ['--quick'] : [])], { stdio: ['ignore', 'inherit', 'inherit'] });
+  console.error('== gateway connections (uWebSockets.js vs ws)');
+  execFileSync(process.execPath, ['--import', 'tsx', 'benchmarks/connections.ts', '--out', out, '--brokers', brokers, ...(quick ? ['--quick'] : [])], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (!quick) {
     console.error('== Kafka clients');
     execFileSync(process.execPath, ['--import', 'tsx', 'benchmarks/kafka-clients.ts', '--records', '100000', '--rounds', '3', '--brokers', brokers], { stdio: 'inherit' });

@@ -27,7 +27,7 @@ export type ServerMessage =
   | { type: 'action-accepted'; actionId: string; alertId: string; action: 'ack' | 'silence' }
   | { type: 'unsubscribed'; ward: string }
   | { type: 'vitals'; position: Position; reading: Record<string, unknown> & { patientId: string; wardId: string; seq: number; ts: number } }
-  | { type: 'alert'; position: Position; alert: Record<string, unknown> & { id: string; eventId: string; patientId: string; wardId: string; phase: string; priority: string; state: string } }
+  | { type: 'alert'; position: Position; alert: Record<string, unknown> & { id: string; eventId: string; patientId: string; wardId: string; phase: string; priority: string; state: string; eventTs: number } }
   | { type: 'refreshed'; expiresAt: number; role: string; wards: string[] }
   | { type: 'pong' }
   | { type: 'error'; code: string; message: string };
@@ -62,6 +62,8 @@ type Of<K extends ServerMessage['type']> = Extract<ServerMessage, { type: K }>;
 
 export class WardstreamClient {
   state: ConnectionState = 'connecting';
+  /** Code and reason of the last close (diagnostics). */
+  lastClose: { code: number; reason: string } | null = null;
   private ws: SocketLike | null = null;
   private token: string;
   private retry = 0;
@@ -148,6 +150,7 @@ export class WardstreamClient {
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      this.lastClose = { code: ev.code, reason: ev.reason ?? '' };
       if (this.stopped || this.o.reconnect === false) { this.setState('closed'); return; }
       void this.reopen(ev.code);
     };
