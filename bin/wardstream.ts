@@ -41,7 +41,7 @@ const USAGE = `usage: wardstream <start|bridge|processor|gateway|sink|replay|adm
   start      the whole pipeline on embedded defaults (local Kafka, embedded MQTT, embedded PostgreSQL) with a simulator
   sink       write vitals, alerts, actions and the audit trail to PostgreSQL (DATABASE_URL or embedded)
   replay     --from T [--to T] [--ward W …] [--patients P,…] [--rules new.yaml] [--source postgres|kafka] [--name N]
-             [--warmup 30] [--out DIR] [--publish] [--timelines 6] [--workers N]   (T: ISO 8601, epoch ms, now, -24h)
+             [--warmup 30] [--out DIR] [--publish] [--timelines 6] [--workers N]   (T: ISO 8601, epoch ms, now, now-24h)
   admit      --patient P --ward W [--bed B]
   discharge  --patient P
   token      --role ${ROLES.join('|')} --ward W [--ward W2 …] [--ttl 1h] [--sub NAME]
@@ -89,7 +89,8 @@ function authOf(config: Config): AuthConfig {
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h') { console.log(USAGE); return; }
-  const { values: a } = parseArgs({ args: rest, options: OPTIONS, strict: true, allowPositionals: false });
+  let a: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; strict: true; allowPositionals: false }>>['values'];
+  try { a = parseArgs({ args: rest, options: OPTIONS, strict: true, allowPositionals: false }).values; } catch (e) { return usage((e as Error).message.split('\n')[0]!); }
   if (a.help) { console.log(USAGE); return; }
   const log = createLogger(cmd);
 
@@ -240,7 +241,8 @@ async function main(argv: string[]): Promise<void> {
           `  websocket   ${gateway.url.replace(/^http/, 'ws')}/ws   (send {"type":"subscribe","ward":"ward-1"})`,
           `  health      ${gateway.url}/healthz     metrics ${gateway.url}/metrics`,
           `  kafka       ${rt.brokers.join(',')}${rt.localKafka ? ' (local)' : ''}     mqtt ${bridge!.mqttUrl}`,
-          history ? `  postgres    ${history.url.replace(/:[^:@/]+@/, ':***@')}${history.embedded ? ` (embedded, ${history.embedded.dataDir})` : ''}` : '',
+          // The embedded server is a development database on loopback: its URL is printed like the dev secret, for `replay`.
+          history ? (history.embedded ? `  postgres    DATABASE_URL=${history.url}   (embedded, ${history.embedded.dataDir})` : `  postgres    ${history.url.replace(/:[^:@/]+@/, ':***@')}`) : '',
           generatedSecret ? `  dev secret  WARDSTREAM_JWT_SECRET=${config.jwtSecret}   (generated for this run)` : '',
           `  dev token   ${token}`,
           sim ? '  simulator   40 patients in ward-1..ward-4, some with scripted deteriorations' : '',

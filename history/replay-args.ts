@@ -1,7 +1,7 @@
 /**
  * `wardstream replay` arguments, validated once (pure; unit-tested). Times are ISO 8601
  * ("2026-11-25T08:00Z", "2026-11-25"), epoch milliseconds, `now`, or relative to now
- * ("-24h", "-30m", "-7d").
+ * ("now-24h", "now-30m", "now-7d"; also "-24h" as `--from=-24h`).
  */
 import { WardstreamError } from '../common/errors.ts';
 
@@ -24,14 +24,14 @@ const bad = (msg: string): never => { throw new WardstreamError('CLI_ERR_USAGE',
 export function parseTime(s: string, now: number, what: string): number {
   const v = s.trim();
   if (v === 'now') return now;
-  const rel = /^-(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(v);
+  const rel = /^(?:now)?-(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(v);
   if (rel) return now - Number(rel[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 's' | 'm' | 'h' | 'd'];
   if (/^\d{12,}$/.test(v)) return Number(v);
   if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v)) {
     const t = Date.parse(v.length === 10 ? `${v}T00:00:00Z` : /Z|[+-]\d{2}:?\d{2}$/.test(v) ? v : `${v}Z`);
     if (Number.isFinite(t)) return t;
   }
-  return bad(`${what} "${s}" is not a time (ISO 8601 like 2026-11-25T08:00Z, epoch ms, now, or -24h / -30m / -7d)`);
+  return bad(`${what} "${s}" is not a time (ISO 8601 like 2026-11-25T08:00Z, epoch ms, now, or now-24h / now-30m / now-7d)`);
 }
 
 export function parseReplayArgs(a: {

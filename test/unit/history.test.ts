@@ -47,6 +47,7 @@ describe('replay arguments', () => {
     expect(parseTime(String(NOW - 5), NOW, 'x')).toBe(NOW - 5);
     expect(parseTime('-24h', NOW, 'x')).toBe(NOW - DAY);
     expect(parseTime('now', NOW, 'x')).toBe(NOW);
+    expect(parseTime('now-30m', NOW, 'x')).toBe(NOW - 1_800_000);
   });
   it('reject bad times, inverted ranges, unknown sources and unsafe names with clear messages', () => {
     expect(() => parseReplayArgs({}, NOW)).toThrow(/--from is required/);
