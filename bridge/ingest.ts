@@ -80,6 +80,8 @@ export class Ingestor {
       };
       this.o.metrics?.received.inc({ outcome: 'accepted' });
       this.o.metrics?.deviceToBridge.observe(Math.max(0, now - reading.ts) / 1000);
+      // Debug level: one line per reading is too many for production, enough to trace one.
+      this.o.log.debug('reading accepted', { correlationId, deviceId: reading.deviceId, wardId: reading.wardId, seq: reading.seq });
     } else {
       topic = this.o.topics.vitalsDlq;
       message = {

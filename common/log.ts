@@ -25,17 +25,20 @@ export function redact(fields: Record<string, unknown>): Record<string, unknown>
   return out;
 }
 
-export function createLogger(component: string, level: Level = (process.env.LOG_LEVEL as Level) || 'info', base: Record<string, unknown> = {}): Logger {
+const stderrSink = (line: string) => { process.stderr.write(line); };
+
+/** `sink` receives each line (default stderr; tests capture). */
+export function createLogger(component: string, level: Level = (process.env.LOG_LEVEL as Level) || 'info', base: Record<string, unknown> = {}, sink: (line: string) => void = stderrSink): Logger {
   const min = ORDER[level] ?? ORDER.info;
   const write = (lvl: Level, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < min) return;
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, component, msg, ...base, ...(fields ? redact(fields) : {}) })}\n`);
+    sink(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, component, msg, ...base, ...(fields ? redact(fields) : {}) })}\n`);
   };
   return {
     debug: (m, f) => write('debug', m, f),
     info: (m, f) => write('info', m, f),
     warn: (m, f) => write('warn', m, f),
     error: (m, f) => write('error', m, f),
-    child: (f) => createLogger(component, level, { ...base, ...redact(f) }),
+    child: (f) => createLogger(component, level, { ...base, ...redact(f) }, sink),
   };
 }

@@ -429,6 +429,7 @@ export async function startGateway(o: {
             const json = JSON.stringify({ type: 'alert', position, alert: { id: alert.alertId, ...alert } } satisfies ServerMessage);
             history.add('alerts', batch.partition, BigInt(msg.offset), alert.wardId, json);
             app.publish(alertsTopic(alert.wardId), json);
+            log.debug('alert sent to ward subscribers', { alertId: alert.alertId, phase: alert.phase, wardId: alert.wardId, correlationId: alert.correlationId });
             m.sent.inc({ kind: 'alert' });
             m.deviceToGateway.observe({ kind: 'alert' }, Math.max(0, now - alert.eventTs) / 1000);
           } else {
