@@ -76,7 +76,10 @@ export async function ensureTopics(admin: Admin, cfg: Pick<Config, 'kafkaTopicPr
     try {
       await admin.createTopics({ topics: missing, waitForLeaders: true });
     } catch (e) {
-      if (!String((e as Error).message).includes('already exists')) throw e;
+      // "already exists": another instance created it. A retriable error from the leader wait
+      // (a new topic not yet in a broker's metadata: "does not host this topic-partition") is
+      // not a failure: the readiness loop below waits it out.
+      if (!String((e as Error).message).includes('already exists') && !isRetriable(e)) throw e;
     }
   }
   // A new topic's partitions can take a moment to be served everywhere (KRaft metadata
