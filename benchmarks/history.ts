@@ -130,22 +130,23 @@ async function main() {
     // 2. replay speed.
     const book = loadRuleFile(DEFAULT_RULE_FILE);
     const rargs = (source: 'kafka' | 'postgres') => parseReplayArgs({ from: String(T0), to: String(T0 + seconds * 1000 + 1000), warmup: '0', timelines: '0', source }, Date.now());
-    const replay = async (source: 'kafka' | 'postgres') => {
+    const replay = async (source: 'kafka' | 'postgres', workers?: number) => {
       const t1 = performance.now();
-      const pr = progress(`replay from ${source}`, READINGS);
+      const pr = progress(`replay from ${source}${workers ? `, ${workers} thread(s)` : ''}`, READINGS);
       let seen = 0;
-      const r = await runReplay(rargs(source), { config, codec, log, book, pool, kafka, topics, progress: (d) => { pr.tick(d - seen); seen = d; } });
+      const r = await runReplay(rargs(source), { config, codec, log, book, pool, kafka, topics, databaseUrl: url, workers, progress: (d) => { pr.tick(d - seen); seen = d; } });
       pr.done();
       const secs = (performance.now() - t1) / 1000;
       return { readings: r.report.readings, seconds: Math.round(secs * 100) / 100, readingsPerSec: Math.round(r.report.readings / secs), alerts: r.report.totals.proposed.alerts };
     };
     const fromPg = await replay('postgres');
-    const fromKafka = await replay('kafka');
+    const fromKafka = await replay('kafka'); // default: a worker thread per core, a share of the partitions each
+    const fromKafka1 = await replay('kafka', 1);
     const states = new Map<string, PatientState>();
     t = performance.now();
     for (const r of all) { const res = step(states.get(r.patientId), r, book.forPatient(r.wardId, r.patientId)); states.set(r.patientId, res.state); }
     const interleavedRps = Math.round(all.length / ((performance.now() - t) / 1000));
-    console.error(`replay: postgres ${fromPg.readingsPerSec}/s, kafka ${fromKafka.readingsPerSec}/s; engine interleaved in memory ${interleavedRps}/s`);
+    console.error(`replay: postgres ${fromPg.readingsPerSec}/s, kafka ${fromKafka.readingsPerSec}/s (one thread ${fromKafka1.readingsPerSec}/s); engine interleaved in memory ${interleavedRps}/s`);
 
     // 3. query: 30 daily partitions, the queried day full at 1 Hz for QUERY_PATIENTS patients.
     const qDay = dayStart(T0) - 40 * DAY;
@@ -194,7 +195,7 @@ async function main() {
     const result = {
       date: new Date().toISOString(), quick, machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, PostgreSQL 18 (embedded, default durability)`,
       sink: { readings: READINGS, patients: PATIENTS, rowsPerSec: sinkRps, naiveRowsPerSec: naiveRps, ratio: Math.round((sinkRps / naiveRps) * 10) / 10, rows },
-      replay: { postgres: fromPg, kafka: fromKafka, interleavedEngineRps: interleavedRps, ratioPostgres: Math.round((fromPg.readingsPerSec / interleavedRps) * 10) / 10 },
+      replay: { postgres: fromPg, kafka: fromKafka, kafkaOneThread: fromKafka1, interleavedEngineRps: interleavedRps, ratioPostgres: Math.round((fromPg.readingsPerSec / interleavedRps) * 10) / 10 },
       query: { partitions: days.length, patientsInDay: QUERY_PATIENTS, hours: QUERY_HOURS, patientVitals: indexed, rowQuery: rowsBaseline, ratio: Math.round((rowsBaseline.p50 / indexed.p50) * 10) / 10, plan },
     };
     console.log(JSON.stringify(result, null, 2));

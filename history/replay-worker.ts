@@ -1,50 +1,69 @@
 /**
- * A replay worker thread: one shard of the patients (hashtext(patient_id) mod shards), read
- * through its own PostgreSQL connection and cursor, run through the engine. Patients are
- * independent in the engine, so shards need no coordination; the parent merges and sorts the
- * events, so the result does not depend on the number of workers.
+ * A replay worker thread: a shard of the history, run through the engine.
+ *  - postgres: the patients with hashtext(patient_id) mod shards = shard, through its own
+ *    connection and cursor;
+ *  - kafka: a share of the `vitals` partitions (a ward, hence a patient, lives in one), read
+ *    with its own client and consumer.
+ * Patients are independent in the engine, so shards need no coordination; the parent merges and
+ * sorts the events, so the result does not depend on the number of workers.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
-import { parseRuleFile } from '../processors/rulebook.ts';
-import type { AlertAction, AlertEvent } from '../schemas/records.ts';
-import { partitionForWard } from '../schemas/topics.ts';
-import { streamPatients } from './replay.ts';
-import { replayPatient } from './replay-core.ts';
+import { createKafka } from '../common/kafka.ts';
+import { createLogger } from '../common/log.ts';
+import { parseRuleFile, type RuleBook } from '../processors/rulebook.ts';
+import { createCodec } from '../schemas/codec.ts';
+import type { AlertAction, AlertEvent, VitalsReading } from '../schemas/records.ts';
+import { partitionForWard, topicNames } from '../schemas/topics.ts';
+import type { ReplayArgs } from './replay-args.ts';
+import { readKafkaVitals, streamPatients } from './replay.ts';
+import { byTsSeq, replayPatient } from './replay-core.ts';
 
-export interface WorkerInput {
-  readonly url: string; readonly where: string; readonly params: readonly unknown[]; readonly shard: number; readonly shards: number;
-  readonly ruleText: string; readonly ruleVersion: string; readonly from: number; readonly to: number; readonly partitions: number;
-  readonly partitionMaxTs: readonly [number, number][]; readonly actions: readonly [string, AlertAction[]][];
+interface Common {
+  readonly shard: number; readonly shards: number; readonly ruleText: string; readonly ruleVersion: string;
+  readonly from: number; readonly to: number; readonly partitions: number; readonly actions: readonly [string, AlertAction[]][];
 }
+export type WorkerInput = Common & (
+  | { readonly source: 'postgres'; readonly url: string; readonly where: string; readonly params: readonly unknown[]; readonly partitionMaxTs: readonly [number, number][] }
+  | { readonly source: 'kafka'; readonly brokers: readonly string[]; readonly topicPrefix: string; readonly schemaRegistryUrl: string | null; readonly args: ReplayArgs; readonly kafkaPartitions: readonly number[] }
+);
 export type WorkerOutput =
   | { readonly type: 'progress'; readonly done: number }
-  | { readonly type: 'done'; readonly events: AlertEvent[]; readonly readings: number; readonly patients: number }
+  | { readonly type: 'done'; readonly events: AlertEvent[]; readonly readings: number; readonly patients: number; readonly wardsSeen: string[] }
   | { readonly type: 'error'; readonly message: string };
 
 async function run(w: WorkerInput): Promise<void> {
   const book = parseRuleFile(w.ruleText, 'replay');
   if (book.version !== w.ruleVersion) throw new Error(`rule version mismatch in worker: ${book.version} vs ${w.ruleVersion}`);
-  const maxTs = new Map(w.partitionMaxTs);
   const actions = new Map(w.actions);
-  const lateness = book.defaults.technical.allowedLatenessMs;
-  const client = new pg.Client({ connectionString: w.url });
-  await client.connect();
   const events: AlertEvent[] = [];
   let readings = 0, patients = 0, reported = 0;
-  try {
-    const where = `${w.where} AND (hashtext(patient_id) & 2147483647) % ${w.shards} = ${w.shard}`;
-    for await (const rs of streamPatients(client, where, w.params)) {
-      const first = rs[0]!;
-      const pmax = maxTs.get(partitionForWard(first.wardId, w.partitions)) ?? first.ts;
-      const out = replayPatient({ patientId: first.patientId, readings: rs, actions: actions.get(first.patientId) ?? [], endWatermark: Math.min(w.to, pmax - lateness) }, book);
-      for (const e of out.events) if (e.eventTs >= w.from && e.eventTs < w.to) events.push(e);
-      readings += rs.length;
-      patients++;
-      if (readings - reported >= 20_000) { reported = readings; parentPort!.postMessage({ type: 'progress', done: readings } satisfies WorkerOutput); }
-    }
-  } finally { await client.end(); }
-  parentPort!.postMessage({ type: 'done', events, readings, patients } satisfies WorkerOutput);
+  const one = (rs: VitalsReading[], maxTs: ReadonlyMap<number, number>, b: RuleBook) => {
+    const first = rs[0]!;
+    const pmax = maxTs.get(partitionForWard(first.wardId, w.partitions)) ?? first.ts;
+    const out = replayPatient({ patientId: first.patientId, readings: rs, actions: actions.get(first.patientId) ?? [], endWatermark: Math.min(w.to, pmax - b.defaults.technical.allowedLatenessMs) }, b);
+    for (const e of out.events) if (e.eventTs >= w.from && e.eventTs < w.to) events.push(e);
+    readings += rs.length;
+    patients++;
+    if (readings - reported >= 20_000) { reported = readings; parentPort!.postMessage({ type: 'progress', done: readings } satisfies WorkerOutput); }
+  };
+  let wardsSeen: string[] = [];
+  if (w.source === 'postgres') {
+    const maxTs = new Map(w.partitionMaxTs);
+    const client = new pg.Client({ connectionString: w.url });
+    await client.connect();
+    try {
+      const where = `${w.where} AND (hashtext(patient_id) & 2147483647) % ${w.shards} = ${w.shard}`;
+      for await (const rs of streamPatients(client, where, w.params)) one(rs, maxTs, book);
+    } finally { await client.end(); }
+  } else if (w.kafkaPartitions.length) {
+    const kafka = createKafka(w.brokers, `wardstream-replay-${w.shard}`);
+    const codec = await createCodec(w.schemaRegistryUrl ?? undefined);
+    const v = await readKafkaVitals(kafka, topicNames(w.topicPrefix), codec, w.args, new Set(w.kafkaPartitions), createLogger('replay-worker'));
+    for (const id of [...v.byPatient.keys()].sort()) one(v.byPatient.get(id)!.sort(byTsSeq), v.partitionMaxTs, book);
+    wardsSeen = [...v.wardsSeen];
+  }
+  parentPort!.postMessage({ type: 'done', events, readings, patients, wardsSeen } satisfies WorkerOutput);
 }
 
 run(workerData as WorkerInput).catch((e: unknown) => parentPort!.postMessage({ type: 'error', message: (e as Error).stack ?? String(e) } satisfies WorkerOutput));

@@ -56,6 +56,8 @@ interface Source {
   readonly total: number;
   /** PostgreSQL only: the filter, so that worker threads can read shards of the patients. */
   readonly shardable?: { readonly where: string; readonly params: readonly unknown[] };
+  /** Kafka in worker threads: the partitions to share out (readings are read by the workers). */
+  readonly kafkaScope?: readonly number[];
   readonly wardsSeen: ReadonlySet<string>;
   /** Per patient, in patient order: readings sorted by (ts, seq). */
   patients(): AsyncIterable<VitalsReading[]>;
@@ -180,12 +182,13 @@ async function postgresSource(pool: pg.Pool, args: ReplayArgs, partitions: numbe
 
 // ------------------------------------------------------------------------- Kafka
 
-async function kafkaSource(kafka: Kafka, topics: Topics, codec: Codec, args: ReplayArgs, partitions: number, log: Logger): Promise<Source> {
+/** Reads `vitals` in [from − warmup, to) of the given partitions, grouped per patient (unsorted). */
+export async function readKafkaVitals(kafka: Kafka, topics: Topics, codec: Codec, args: ReplayArgs, scope: ReadonlySet<number> | undefined, log: Logger) {
   const start = args.from - args.warmupMs;
-  const scope = args.wards.length ? new Set(args.wards.map((w) => partitionForWard(w, partitions))) : undefined;
   const wantPatient = args.patients.length ? new Set(args.patients) : null;
   const wantWard = args.wards.length ? new Set(args.wards) : null;
   const byPatient = new Map<string, VitalsReading[]>();
+  const patientPartition = new Map<string, number>();
   const wardsSeen = new Set<string>();
   const partitionMaxTs = new Map<number, number>();
   let total = 0;
@@ -199,10 +202,18 @@ async function kafkaSource(kafka: Kafka, topics: Topics, codec: Codec, args: Rep
       partitionMaxTs.set(p, Math.max(partitionMaxTs.get(p) ?? 0, r.ts));
       if ((wantWard && !wantWard.has(r.wardId)) || (wantPatient && !wantPatient.has(r.patientId))) continue;
       const l = byPatient.get(r.patientId);
-      if (l) l.push(r); else byPatient.set(r.patientId, [r]);
+      if (l) l.push(r); else { byPatient.set(r.patientId, [r]); patientPartition.set(r.patientId, p); }
       total++;
     }
   });
+  return { byPatient, patientPartition, wardsSeen, partitionMaxTs, total };
+}
+
+/** Actions and the live alerts of the period (small: read in full by the coordinating thread). */
+async function kafkaActionsAndAlerts(kafka: Kafka, topics: Topics, codec: Codec, args: ReplayArgs, scope: ReadonlySet<number> | undefined, log: Logger) {
+  const start = args.from - args.warmupMs;
+  const wantPatient = args.patients.length ? new Set(args.patients) : null;
+  const wantWard = args.wards.length ? new Set(args.wards) : null;
   const keep = (wardId: string, patientId: string) => (!wantWard || wantWard.has(wardId)) && (!wantPatient || wantPatient.has(patientId));
   const actions = new Map<string, AlertAction[]>();
   await readRange(kafka, topics.alertActions, { fromTs: 0, partitions: scope }, (_p, msgs) => {
@@ -225,13 +236,40 @@ async function kafkaSource(kafka: Kafka, topics: Topics, codec: Codec, args: Rep
     }
   });
   // The live processors may have emitted an event more than once (at-least-once): de-duplicate on eventId.
-  const uniq = [...new Map(current.map((e) => [e.eventId, e])).values()];
+  return { actions, current: [...new Map(current.map((e) => [e.eventId, e])).values()] };
+}
+
+async function kafkaSource(kafka: Kafka, topics: Topics, codec: Codec, args: ReplayArgs, partitions: number, log: Logger, inWorkers: boolean): Promise<Source> {
+  const scope = args.wards.length ? new Set(args.wards.map((w) => partitionForWard(w, partitions))) : undefined;
+  const { actions, current } = await kafkaActionsAndAlerts(kafka, topics, codec, args, scope, log);
+  if (inWorkers) {
+    // Readings are read by the workers, a share of the partitions each (history/replay-worker.ts).
+    // The progress total is the number of records in the offset ranges (an upper bound).
+    const admin = kafka.admin();
+    await admin.connect();
+    let total = 0;
+    try {
+      const a = await whenReady(() => admin.fetchTopicOffsetsByTimestamp(topics.vitals, args.from - args.warmupMs));
+      const b = await whenReady(() => admin.fetchTopicOffsetsByTimestamp(topics.vitals, args.to + LATE_SLACK_MS));
+      for (const x of a) if (!scope || scope.has(x.partition)) total += Math.max(0, Number(b.find((y) => y.partition === x.partition)!.offset) - Number(x.offset));
+    } finally { await admin.disconnect(); }
+    return {
+      total, wardsSeen: new Set(), actions, partitionMaxTs: new Map(), current, kafkaScope: [...(scope ?? Array.from({ length: partitions }, (_, i) => i))],
+      async *patients() { /* read by workers */ },
+      async readingsOf(ids) {
+        const want = new Set(ids);
+        const v = await readKafkaVitals(kafka, topics, codec, { ...args, patients: ids }, scope, log);
+        return new Map([...v.byPatient].filter(([id]) => want.has(id)).map(([id, rs]) => [id, rs.sort(byTsSeq)]));
+      },
+    };
+  }
+  const v = await readKafkaVitals(kafka, topics, codec, args, scope, log);
   return {
-    total, wardsSeen, actions, partitionMaxTs, current: uniq,
+    total: v.total, wardsSeen: v.wardsSeen, actions, partitionMaxTs: v.partitionMaxTs, current,
     async *patients() {
-      for (const id of [...byPatient.keys()].sort()) yield byPatient.get(id)!.sort(byTsSeq);
+      for (const id of [...v.byPatient.keys()].sort()) yield v.byPatient.get(id)!.sort(byTsSeq);
     },
-    async readingsOf(ids) { return new Map(ids.map((id) => [id, byPatient.get(id) ?? []])); },
+    async readingsOf(ids) { return new Map(ids.map((id) => [id, v.byPatient.get(id) ?? []])); },
   };
 }
 
@@ -239,25 +277,28 @@ async function kafkaSource(kafka: Kafka, topics: Topics, codec: Codec, args: Rep
 
 export async function runReplay(args: ReplayArgs, d: ReplayDeps): Promise<ReplayResult> {
   const partitions = d.config.kafkaPartitions;
+  // PostgreSQL: one core is left to the server, which feeds the workers (on 2 cores one thread
+  // was faster). Kafka: the broker serves fetches cheaply, so every core decodes and replays.
+  const cores = os.availableParallelism();
+  const workers = Math.max(1, Math.floor(d.workers ?? Math.min(4, args.source === 'kafka' ? cores : cores - 1)));
   let src: Source;
   if (args.source === 'postgres') {
     if (!d.pool) throw new WardstreamError('CONFIG_ERR_INVALID', 'replay from postgres needs a database (DATABASE_URL or the embedded one)');
     src = await postgresSource(d.pool, args, partitions);
   } else {
     if (!d.kafka || !d.topics) throw new WardstreamError('CONFIG_ERR_INVALID', 'replay from kafka needs KAFKA_BROKERS');
-    src = await kafkaSource(d.kafka, d.topics, d.codec, args, partitions, d.log);
+    src = await kafkaSource(d.kafka, d.topics, d.codec, args, partitions, d.log, workers > 1 && !!d.config.kafkaBrokers && !!d.book.text);
   }
-  checkWards(args, src.wardsSeen);
+  if (!src.kafkaScope) checkWards(args, src.wardsSeen);
   const lateness = d.book.defaults.technical.allowedLatenessMs;
   const proposed: AlertEvent[] = [];
   let done = 0;
   let patients = 0;
   let lastReport = 0;
   d.progress?.(0, src.total);
-  // One core is left to PostgreSQL, which feeds the workers (on 2 cores: measured faster in one thread).
-  const workers = Math.max(1, Math.floor(d.workers ?? Math.min(4, os.availableParallelism() - 1)));
-  if (workers > 1 && src.shardable && d.databaseUrl && d.book.text) {
+  if ((workers > 1 && src.shardable && d.databaseUrl && d.book.text) || src.kafkaScope) {
     const r = await inWorkers(workers, src, args, d, partitions, (n) => d.progress?.(n, src.total));
+    if (src.kafkaScope) checkWards(args, r.wardsSeen);
     proposed.push(...r.events);
     done = r.readings;
     patients = r.patients;
@@ -295,16 +336,17 @@ export async function runReplay(args: ReplayArgs, d: ReplayDeps): Promise<Replay
 }
 
 /** Shards the patients over worker threads (history/replay-worker.ts) and merges their events. */
-async function inWorkers(n: number, src: Source, args: ReplayArgs, d: ReplayDeps, partitions: number, progress: (done: number) => void): Promise<{ events: AlertEvent[]; readings: number; patients: number }> {
+async function inWorkers(n: number, src: Source, args: ReplayArgs, d: ReplayDeps, partitions: number, progress: (done: number) => void): Promise<{ events: AlertEvent[]; readings: number; patients: number; wardsSeen: Set<string> }> {
   const done = new Array<number>(n).fill(0);
   // Workers do not inherit the TypeScript loader: a small bootstrap registers tsx's ESM hooks
   // in the worker first, then loads the worker module.
   const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(new URL('./replay-worker.ts', import.meta.url).href)}); })`;
-  const results = await Promise.all(Array.from({ length: n }, (_, shard) => new Promise<{ events: AlertEvent[]; readings: number; patients: number }>((resolve, reject) => {
-    const input: WorkerInput = {
-      url: d.databaseUrl!, where: src.shardable!.where, params: src.shardable!.params, shard, shards: n, ruleText: d.book.text, ruleVersion: d.book.version,
-      from: args.from, to: args.to, partitions, partitionMaxTs: [...src.partitionMaxTs], actions: [...src.actions],
-    };
+  const scope = src.kafkaScope;
+  const results = await Promise.all(Array.from({ length: n }, (_, shard) => new Promise<Extract<WorkerOutput, { type: 'done' }>>((resolve, reject) => {
+    const common = { shard, shards: n, ruleText: d.book.text, ruleVersion: d.book.version, from: args.from, to: args.to, partitions, actions: [...src.actions] };
+    const input: WorkerInput = scope
+      ? { ...common, source: 'kafka', brokers: d.config.kafkaBrokers!, topicPrefix: d.config.kafkaTopicPrefix, schemaRegistryUrl: d.config.schemaRegistryUrl, args, kafkaPartitions: scope.filter((_, i) => i % n === shard) }
+      : { ...common, source: 'postgres', url: d.databaseUrl!, where: src.shardable!.where, params: src.shardable!.params, partitionMaxTs: [...src.partitionMaxTs] };
     const w = new Worker(bootstrap, { eval: true, workerData: input });
     w.on('message', (m: WorkerOutput) => {
       if (m.type === 'progress') { done[shard] = m.done; progress(done.reduce((a, b) => a + b, 0)); }
@@ -314,7 +356,7 @@ async function inWorkers(n: number, src: Source, args: ReplayArgs, d: ReplayDeps
     w.on('error', reject);
     w.on('exit', (code) => { if (code !== 0 && code !== 1) reject(new Error(`replay worker ${shard} exited with ${code}`)); });
   })));
-  return { events: results.flatMap((r) => r.events), readings: results.reduce((a, r) => a + r.readings, 0), patients: results.reduce((a, r) => a + r.patients, 0) };
+  return { events: results.flatMap((r) => r.events), readings: results.reduce((a, r) => a + r.readings, 0), patients: results.reduce((a, r) => a + r.patients, 0), wardsSeen: new Set(results.flatMap((r) => r.wardsSeen)) };
 }
 
 /** Writes the proposed events to `<prefix>alerts.replay.<name>` (created if missing); never to live topics. */

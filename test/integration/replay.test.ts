@@ -107,7 +107,7 @@ describe('replay', () => {
 
   it('replaying the live period with the live rules reproduces the live alerts exactly, from Kafka and from PostgreSQL', async () => {
     for (const source of ['kafka', 'postgres'] as const) {
-      const res = await runReplay(args({ source }), { config, codec: env.codec, log, book, kafka: env.kafka, topics: env.topics, pool: db.pool });
+      const res = await runReplay(args({ source }), { config, codec: env.codec, log, book, kafka: env.kafka, topics: env.topics, pool: db.pool, workers: 1 });
       expect(res.report.readings).toBe(cohort().length);
       expect(byId(res.proposed)).toEqual(byId(live));
       expect(res.report.diff).toMatchObject({ added: 0, removed: 0, earlier: 0, later: 0 });
@@ -127,8 +127,11 @@ describe('replay', () => {
     // Sharded over worker threads (each its own connection and cursor): the same report.
     const w = await runReplay(args({ name: 'stricter' }), { ...deps, databaseUrl: db.url, workers: 3 });
     expect(toJson(w.report)).toBe(toJson(a.report));
-    const k = await runReplay(args({ name: 'stricter', source: 'kafka' }), deps);
+    const k = await runReplay(args({ name: 'stricter', source: 'kafka' }), { ...deps, workers: 1 });
     expect(toJson({ ...k.report, source: 'postgres' })).toBe(toJson(a.report));
+    // Kafka partitions shared out over worker threads (each its own client): the same report.
+    const kw = await runReplay(args({ name: 'stricter', source: 'kafka' }), { ...deps, workers: 3 });
+    expect(toJson(kw.report)).toBe(toJson(k.report));
     const hr = a.report.byRule.find((r) => r.rule === 'hr-high' && r.priority === 'high')!;
     expect(hr.proposed.alerts).toBeLessThan(hr.current.alerts);
     expect(a.report.diff.removed).toBeGreaterThan(0);
@@ -155,7 +158,8 @@ describe('replay', () => {
     const one = await runReplay(args({ patients: ['rp1'] }), { config, codec: env.codec, log, book, pool: db.pool });
     expect(byId(one.proposed)).toEqual(byId(live.filter((e) => e.patientId === 'rp1')));
     await expect(runReplay(args({ ward: ['icu-9'] }), { config, codec: env.codec, log, book, pool: db.pool })).rejects.toThrow(/unknown ward icu-9.*wards with readings: rw0, rw1/);
-    await expect(runReplay(args({ ward: ['icu-9'], source: 'kafka' }), { config, codec: env.codec, log, book, kafka: env.kafka, topics: env.topics })).rejects.toThrow(/unknown ward icu-9/);
+    await expect(runReplay(args({ ward: ['icu-9'], source: 'kafka' }), { config, codec: env.codec, log, book, kafka: env.kafka, topics: env.topics, workers: 1 })).rejects.toThrow(/unknown ward icu-9/);
+    await expect(runReplay(args({ ward: ['icu-9'], source: 'kafka' }), { config, codec: env.codec, log, book, kafka: env.kafka, topics: env.topics, workers: 2 })).rejects.toThrow(/unknown ward icu-9/);
   });
 
   it('the CLI rejects an inverted range and an invalid rule file with clear messages, and writes the report files', () => {
