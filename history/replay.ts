@@ -277,10 +277,9 @@ async function kafkaSource(kafka: Kafka, topics: Topics, codec: Codec, args: Rep
 
 export async function runReplay(args: ReplayArgs, d: ReplayDeps): Promise<ReplayResult> {
   const partitions = d.config.kafkaPartitions;
-  // PostgreSQL: one core is left to the server, which feeds the workers (on 2 cores one thread
-  // was faster). Kafka: the broker serves fetches cheaply, so every core decodes and replays.
-  const cores = os.availableParallelism();
-  const workers = Math.max(1, Math.floor(d.workers ?? Math.min(4, args.source === 'kafka' ? cores : cores - 1)));
+  // One core is left to the data source (PostgreSQL producing rows, or a co-located broker):
+  // on these 2 cores one thread was faster than two for both sources (benchmarks/README.md).
+  const workers = Math.max(1, Math.floor(d.workers ?? Math.min(4, os.availableParallelism() - 1)));
   let src: Source;
   if (args.source === 'postgres') {
     if (!d.pool) throw new WardstreamError('CONFIG_ERR_INVALID', 'replay from postgres needs a database (DATABASE_URL or the embedded one)');
