@@ -3,13 +3,14 @@
  * core's event loop with what it measures. Commands arrive over IPC:
  *   {cmd: 'burst', url, total, connections, prefix}  publish `total` QoS 1 readings as fast as
  *       the connections allow; report {acked, ms} when every PUBACK is in
- *   {cmd: 'paced', url, rate, seconds, wards, patients, prefix}  publish at `rate` readings/s
- *       with ts = now (device time = publish time), report {published}
+ *   {cmd: 'paced', url, rate, seconds, wards, patients, prefix, alertEvery}  publish at `rate`
+ *       readings/s with ts = now (device time = publish time), report {published}; every
+ *       `alertEvery`-th patient is tachycardic (heart rate 140: an alert once sustained 10 s)
  */
 import mqtt from 'mqtt';
 
 interface Burst { cmd: 'burst'; url: string; total: number; connections: number; prefix: string }
-interface Paced { cmd: 'paced'; url: string; rate: number; seconds: number; wards: number; patients: number; prefix: string }
+interface Paced { cmd: 'paced'; url: string; rate: number; seconds: number; wards: number; patients: number; prefix: string; alertEvery?: number }
 
 async function clients(url: string, n: number, prefix: string): Promise<mqtt.MqttClient[]> {
   return Promise.all(Array.from({ length: n }, (_, i) => mqtt.connectAsync(url, { clientId: `${prefix}-load-${i}-${process.pid}`, protocolVersion: 4, clean: true, reconnectPeriod: 500 })));
@@ -52,7 +53,8 @@ async function paced(m: Paced): Promise<void> {
       const p = (published + k) % m.patients;
       const seq = (seqs.get(p) ?? 0) + 1;
       seqs.set(p, seq);
-      const payload = JSON.stringify({ deviceId: `${m.prefix}dev${p}`, seq, ts: Date.now(), vitals: { heartRate: 70 + (seq % 20), spo2: 97, respRate: 16 } });
+      const hr = m.alertEvery && p % m.alertEvery === 0 ? 140 : 70 + (seq % 20);
+      const payload = JSON.stringify({ deviceId: `${m.prefix}dev${p}`, seq, ts: Date.now(), vitals: { heartRate: hr, spo2: 97, respRate: 16 } });
       void cs[p % cs.length]!.publishAsync(`wards/w${p % m.wards}/patients/${m.prefix}p${p}/vitals`, payload, { qos: 1 });
     }
     published += n;

@@ -2,7 +2,7 @@
 /**
  * wardstream command line.
  *
- *   wardstream start [--no-simulate] [--patients 40] [--wards 4] [--rate 1] [--scenario mixed] [--seed 1]
+ *   wardstream start [--no-simulate] [--no-history] [--patients 40] [--wards 4] [--rate 1] [--scenario mixed] [--seed 1]
  *   wardstream bridge | processor | gateway | sink   one component (needs KAFKA_BROKERS; sink: DATABASE_URL or embedded)
  *   wardstream admit --patient P --ward W [--bed B]   write a patient-assignments record
  *   wardstream discharge --patient P                  tombstone the assignment
@@ -39,6 +39,7 @@ import { runSimulator, SCENARIOS, type Scenario } from '../tools/simulator.ts';
 
 const USAGE = `usage: wardstream <start|bridge|processor|gateway|sink|replay|admit|discharge|token|simulate> [options]
   start      the whole pipeline on embedded defaults (local Kafka, embedded MQTT, embedded PostgreSQL) with a simulator
+             [--no-simulate] [--no-history: without PostgreSQL and the sink]
   sink       write vitals, alerts, actions and the audit trail to PostgreSQL (DATABASE_URL or embedded)
   replay     --from T [--to T] [--ward W …] [--patients P,…] [--rules new.yaml] [--source postgres|kafka] [--name N]
              [--warmup 30] [--out DIR] [--publish] [--timelines 6] [--workers N]   (T: ISO 8601, epoch ms, now, now-24h)
@@ -55,7 +56,7 @@ const OPTIONS = {
   scenario: { type: 'string' }, duration: { type: 'string' }, url: { type: 'string' },
   from: { type: 'string' }, to: { type: 'string' }, rules: { type: 'string' }, source: { type: 'string' }, name: { type: 'string' },
   warmup: { type: 'string' }, out: { type: 'string' }, workers: { type: 'string' }, publish: { type: 'boolean', default: false }, timelines: { type: 'string' },
-  'no-simulate': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+  'no-simulate': { type: 'boolean', default: false }, 'no-history': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
 function usage(msg: string): never {
@@ -200,7 +201,7 @@ async function main(argv: string[]): Promise<void> {
       if (gateway) closers.unshift(() => gateway.close());
       let history: History | null = null;
       let sink: Awaited<ReturnType<typeof startSink>> | null = null;
-      if (cmd === 'start' || cmd === 'sink') {
+      if ((cmd === 'start' && !a['no-history']) || cmd === 'sink') {
         const auditKey = auditKeyOf(config);
         history = await openHistory(config, log.child({ part: 'history' }));
         closers.push(() => history!.close()); // after the sink has stopped

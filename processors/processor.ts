@@ -21,10 +21,12 @@
  * State: per partition, restored from processor-state[p] whenever the partition is assigned
  * (start, rebalance), before any of its records is processed.
  *
- * Event time: readings of one patient are released in ts order once they are older than the
- * patient's newest reading minus `allowedLatenessSec`, or once the partition watermark (newest
- * ts in the partition minus the lateness) passes them, or once they waited that long in wall
- * time (an idle ward must not hold its last readings back). Readings older than what the rules
+ * Event time: a patient whose readings all come from one device gets them applied at once (one
+ * device arrives in order: one MQTT connection, one partition). With several devices, readings
+ * are released in ts order once they are older than the patient's newest reading minus
+ * `allowedLatenessSec`, or once the partition watermark (newest ts in the partition minus the
+ * lateness) passes them, or once they waited that long in wall time (an idle ward must not hold
+ * its last readings back). Readings older than what the rules
  * already applied go to `vitals.late`, counted, never silently dropped. Timers (signal loss,
  * escalation) run on the partition watermark.
  */
@@ -174,8 +176,16 @@ export async function startProcessor(o: {
     for (const pid of only ?? [...ps.buffer.keys()]) {
       const list = ps.buffer.get(pid);
       if (!list) continue;
-      const lateness = book.forPatient(list[0]!.r.wardId, pid).technical.allowedLatenessMs;
-      const horizon = Math.max((ps.newest.get(pid) ?? 0) - lateness, ps.watermark);
+      // One device arrives in order (one MQTT connection, one partition): nothing to wait for, so
+      // its readings reach the rules at once — holding them for the allowed lateness made every
+      // alert that much later. Readings of a patient with several devices (monitor + wearable)
+      // may interleave out of order: those wait up to the allowed lateness to be put in order.
+      const known = ps.patients.get(pid)?.devices;
+      const dev = list[0]!.r.deviceId;
+      // (A patient not seen before waits once: a second device may be about to show up.)
+      const single = known !== undefined && known.length === 1 && known[0]!.deviceId === dev && list.every((b) => b.r.deviceId === dev);
+      const lateness = single ? 0 : book.forPatient(list[0]!.r.wardId, pid).technical.allowedLatenessMs;
+      const horizon = single ? Infinity : Math.max((ps.newest.get(pid) ?? 0) - lateness, ps.watermark);
       let n = 0;
       while (n < list.length && (force || list[n]!.r.ts <= horizon || now - list[n]!.arrived >= lateness)) n++;
       if (n === 0) continue;
