@@ -9,6 +9,7 @@
  */
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,23 +117,36 @@ export interface LatencyRow {
  * rates rise until a step delivers under 99 % of the readings within 5 s or its p99 exceeds 1 s
  * (saturation), then stop.
  */
-export async function benchLatency(o: { brokers: string; rates: number[]; seconds: number; history?: boolean }): Promise<LatencyRow[]> {
+export async function benchLatency(o: { brokers: string; rates: number[]; seconds: number; history?: boolean; separate?: boolean }): Promise<LatencyRow[]> {
   const secret = 'bench-secret-'.padEnd(48, 'x');
   const mqttPort = await freePort();
   const prefix = `bench-lat-${Date.now().toString(36)}.`;
   const pgDir = mkdtempSync(path.join(tmpdir(), 'wardstream-bench-pg-'));
   // The history sink is not on the alert path and runs in its own process in production: here
   // it would share the one Node process (and the two cores) with the path being measured.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/wardstream.ts', 'start', '--no-simulate', ...(o.history ? [] : ['--no-history'])], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KAFKA_BROKERS: o.brokers, KAFKA_TOPIC_PREFIX: prefix, MQTT_PORT: String(mqttPort), PORT: '0', WARDSTREAM_JWT_SECRET: secret, LOG_LEVEL: 'warn', PG_DATA_DIR: path.join(pgDir, 'data') },
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); const m = /dashboard\s+http:\/\/[^:]+:(\d+)\//.exec(out); if (m) resolve(Number(m[1])); });
-    child.once('exit', (c) => reject(new Error(`pipeline exited with ${c}`)));
-  });
-  child.stderr!.resume();
+  const env = { ...process.env, KAFKA_BROKERS: o.brokers, KAFKA_TOPIC_PREFIX: prefix, MQTT_PORT: String(mqttPort), WARDSTREAM_JWT_SECRET: secret, LOG_LEVEL: 'warn', PG_DATA_DIR: path.join(pgDir, 'data') };
+  const children: ReturnType<typeof spawn>[] = [];
+  let port: number;
+  if (o.separate) {
+    // bridge, processor and gateway each in its own process, as in production.
+    port = await freePort();
+    for (const cmd of ['bridge', 'processor', 'gateway']) {
+      const c = spawn(process.execPath, ['--import', 'tsx', 'bin/wardstream.ts', cmd], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...env, PORT: String(port) } });
+      c.stderr!.resume();
+      children.push(c);
+    }
+  } else {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/wardstream.ts', 'start', '--no-simulate', ...(o.history ? [] : ['--no-history'])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, PORT: '0' } });
+    children.push(child);
+    port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => { out += d.toString(); const m = /dashboard\s+http:\/\/[^:]+:(\d+)\//.exec(out); if (m) resolve(Number(m[1])); });
+      child.once('exit', (c) => reject(new Error(`pipeline exited with ${c}`)));
+    });
+    child.stderr!.resume();
+  }
+  // The bridge's embedded broker must be up before publishing.
+  for (let i = 0; i < 300; i++) { if (await new Promise<boolean>((r) => { const so = net.connect(mqttPort, '127.0.0.1'); so.once('connect', () => { so.destroy(); r(true); }); so.once('error', () => r(false)); })) break; await new Promise((r) => setTimeout(r, 100)); }
   for (let i = 0; i < 200; i++) { try { if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break; } catch { /* starting */ } await new Promise((r) => setTimeout(r, 100)); }
   const rows: LatencyRow[] = [];
   const wards = 8;
@@ -169,8 +183,8 @@ export async function benchLatency(o: { brokers: string; rates: number[]; second
     process.stderr.write(`latency at ${rate}/s: received ${lat.length}/${r.published}, p99 ${percentile(s, 99)} ms; alerts ${alat.length}, p99 ${percentile(sa, 99)} ms${saturated ? ' — saturated, stopping' : ''}\n`);
     if (saturated) break;
   }
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
   rmSync(pgDir, { recursive: true, force: true });
   return rows;
 }
