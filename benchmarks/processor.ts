@@ -26,7 +26,7 @@ const READINGS = Number(arg('--readings', '300000'));
 const PATIENTS = Number(arg('--patients', '10000'));
 const codec = localCodec();
 
-function reading(i: number, t: number, T0: number): VitalsReading {
+export function reading(i: number, t: number, T0: number): VitalsReading {
   const ep = i % 10 === 0 && t % 600 > 200 && t % 600 < 320;
   return {
     patientId: `bp${i}`, wardId: `bw${i % 16}`, bed: null, deviceId: `bd${i}`, seq: t + 1, ts: T0 + t * 1000, receivedAt: T0 + t * 1000,
@@ -39,7 +39,7 @@ function* stream(n: number, patients: number, T0: number): Generator<VitalsReadi
   for (let k = 0; k < n; k++) yield reading(k % patients, Math.floor(k / patients), T0);
 }
 
-async function load(kafka: Kafka, topic: string, n: number, patients: number, T0: number, partitions: number): Promise<void> {
+export async function load(kafka: Kafka, topic: string, n: number, patients: number, T0: number, partitions: number): Promise<void> {
   const producer = createProducer(kafka);
   await producer.connect();
   const p = progress('loading vitals', n);
@@ -53,7 +53,7 @@ async function load(kafka: Kafka, topic: string, n: number, patients: number, T0
   await producer.disconnect();
 }
 
-async function committed(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+export async function committed(kafka: Kafka, groupId: string, topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   try {

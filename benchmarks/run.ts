@@ -57,6 +57,8 @@ try {
   console.error('== gateway connections (uWebSockets.js vs ws)');
   execFileSync(process.execPath, ['--import', 'tsx', 'benchmarks/connections.ts', '--out', out, '--brokers', brokers, ...(quick ? ['--quick'] : [])], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (!quick) {
+    console.error('== processor vs Kafka Streams peer');
+    execFileSync(process.execPath, ['--import', 'tsx', 'benchmarks/peers/kafka-streams.ts', '--out', out, '--brokers', brokers, '--readings', '1000000', '--patients', '10000'], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, PROCESSOR_SESSION_TIMEOUT_MS: '2000' } });
     console.error('== Kafka clients');
     execFileSync(process.execPath, ['--import', 'tsx', 'benchmarks/kafka-clients.ts', '--records', '100000', '--rounds', '3', '--brokers', brokers], { stdio: 'inherit' });
   }
