@@ -35,6 +35,16 @@ function build(): void {
   if (r.status !== 0) throw new Error('mvn package failed for the Kafka Streams peer');
 }
 
+/** SIGTERM (Kafka Streams closes cleanly), then SIGKILL if it has not exited within 10 s. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(t);
+}
+
 function startPeer(args: string[], onLine: (l: string) => void): ChildProcess {
   const cp = `${path.join(peer, 'target', 'classes')}:${path.join(peer, 'target', 'lib', '*')}`;
   const child = spawn('java', ['-Xmx512m', '-cp', cp, 'dev.wardstream.peer.ThresholdApp', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -79,12 +89,14 @@ async function runPeer(brokers: string) {
   const fresh = mkdtempSync(path.join(tmpdir(), 'wardstream-ks-'));
   const t1 = performance.now();
   let restoredMs = 0;
+  let second: ChildProcess | null = null;
   await new Promise<void>((resolve, reject) => {
-    const second = startPeer([brokers, topics.vitals, alerts, appId, schema, fresh], (l) => {
-      if (/-> RUNNING/.test(l) && !restoredMs) { restoredMs = performance.now() - t1; second.kill('SIGTERM'); resolve(); }
+    second = startPeer([brokers, topics.vitals, alerts, appId, schema, fresh], (l) => {
+      if (/-> RUNNING/.test(l) && !restoredMs) { restoredMs = performance.now() - t1; resolve(); }
     });
     second.once('exit', (c) => { if (!restoredMs) reject(new Error(`peer exited with ${c} before RUNNING`)); });
   });
+  await stop(second!);
   rmSync(stateDir, { recursive: true, force: true });
   rmSync(fresh, { recursive: true, force: true });
   const a2 = kafka.admin();
