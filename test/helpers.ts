@@ -15,6 +15,7 @@ import { createLogger } from '../common/log.ts';
 import { createRegistry } from '../common/metrics.ts';
 import { signToken, type Role } from '../gateway/auth.ts';
 import { startGateway, type Gateway } from '../gateway/gateway.ts';
+import { startMosquitto } from '../deploy/local/mosquitto.ts';
 import { createDatabase } from '../deploy/local/postgres.ts';
 import { migrate } from '../history/db.ts';
 import { startProcessor, type Processor } from '../processors/processor.ts';
@@ -149,4 +150,14 @@ export async function testDatabase(config: Config): Promise<{ url: string; pool:
   await migrate(url, log);
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   return { url, pool, close: () => pool.end() };
+}
+
+/**
+ * A Mosquitto of the calling test file's own (MOSQUITTO_URL, when set, is shared instead: run
+ * such files one at a time). A bridge subscribes to every vitals topic of its broker, so two
+ * files on one broker would receive each other's readings.
+ */
+export async function ownMosquitto(): Promise<{ url: string; stop(): Promise<void> }> {
+  if (process.env.MOSQUITTO_URL) return { url: process.env.MOSQUITTO_URL, stop: async () => {} };
+  return startMosquitto();
 }

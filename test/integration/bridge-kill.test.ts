@@ -7,11 +7,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startLocalKafka, type LocalKafka } from '../../deploy/local/kafka/local-kafka.ts';
 import { startProcessor } from '../../processors/processor.ts';
 import type { AlertEvent, VitalsReading } from '../../schemas/records.ts';
-import { consumeUntil, log, mqttClient, reading, setupTopics, testConfig, waitUntil } from '../helpers.ts';
+import { consumeUntil, log, mqttClient, ownMosquitto, reading, setupTopics, testConfig, waitUntil } from '../helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const DEVICES = 20;
@@ -37,8 +37,10 @@ const children: ChildProcess[] = [];
 // backlog of received-but-not-durable readings at the moment it is killed.
 let ownKafka: LocalKafka;
 beforeAll(async () => { ownKafka = await startLocalKafka({ heapMb: 512 }); });
+const brokersToStop: { stop(): Promise<void> }[] = [];
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
+  for (const b of brokersToStop) await b.stop();
   try { process.kill(ownKafka.pid, 'SIGCONT'); } catch { /* not running */ }
   await ownKafka?.stop();
 });
@@ -50,7 +52,10 @@ describe.each([
   it('loses no reading and yields no duplicate alert transition', async () => {
     const mqttPort = external ? 0 : await freePort();
     const own = { kafkaBrokers: [ownKafka.brokers] };
-    const config = testConfig(external ? { ...own, mqttUrl: inject('mosquittoUrl'), mqttProtocolVersion: 5 } : { ...own, mqttPort });
+    // Its own Mosquitto: the bridge subscribes to every vitals topic of the broker it uses.
+    const mosquitto = external ? await ownMosquitto() : null;
+    if (mosquitto) brokersToStop.push(mosquitto);
+    const config = testConfig(external ? { ...own, mqttUrl: mosquitto!.url, mqttProtocolVersion: 5 } : { ...own, mqttPort });
     const { kafka, topics, codec } = await setupTopics(config);
     const env = {
       KAFKA_BROKERS: config.kafkaBrokers!.join(','), KAFKA_TOPIC_PREFIX: config.kafkaTopicPrefix, KAFKA_PARTITIONS: String(config.kafkaPartitions),

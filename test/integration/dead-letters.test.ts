@@ -3,12 +3,12 @@
  * original bytes, and valid traffic around them is unaffected — on the embedded broker's hook
  * path and on the subscriber path against two brokers: aedes and Mosquitto.
  */
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, type Bridge } from '../../bridge/bridge.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../bridge/embedded-broker.ts';
 import type { Config } from '../../common/config.ts';
 import type { DeadLetter, VitalsReading } from '../../schemas/records.ts';
-import { consumeUntil, log, mqttClient, reading, setupTopics, testConfig } from '../helpers.ts';
+import { consumeUntil, log, mqttClient, ownMosquitto, reading, setupTopics, testConfig } from '../helpers.ts';
 
 const now = () => Date.now();
 const BAD = [
@@ -32,7 +32,12 @@ const modes: Mode[] = [
   },
   {
     name: 'Mosquitto (subscriber path, MQTT 5)', badTopic: false,
-    setup: async () => ({ config: testConfig({ mqttUrl: inject('mosquittoUrl'), mqttProtocolVersion: 5 }), deviceUrl: inject('mosquittoUrl') }),
+    setup: async () => {
+      // A broker of this file's own: the bridge subscribes to every vitals topic, so a shared
+      // broker would hand it another test file's readings.
+      const m = await ownMosquitto();
+      return { config: testConfig({ mqttUrl: m.url, mqttProtocolVersion: 5 }), deviceUrl: m.url, extra: () => m.stop() };
+    },
   },
 ];
 
