@@ -71,7 +71,8 @@ export async function verifyToken(token: string, cfg: AuthConfig, now?: Date): P
       algorithms: v.algorithms, issuer: cfg.issuer, audience: cfg.audience, requiredClaims: ['exp', 'sub'], clockTolerance: 5,
       ...(now ? { currentDate: now } : {}),
     };
-    const { payload } = typeof v.key === 'function' ? await jwtVerify(token, v.key, opts) : await jwtVerify(token, v.key, opts);
+    // (The cast only picks one of jwtVerify's overloads; both accept either kind of key.)
+    const { payload } = await jwtVerify(token, v.key as JWTVerifyGetKey, opts);
     const role = payload.role;
     const wards = payload.wards;
     if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) throw new WardstreamError('GATEWAY_ERR_UNAUTHORIZED', `role claim must be one of ${ROLES.join(', ')}`);

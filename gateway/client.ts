@@ -1,7 +1,8 @@
 /**
  * Typed client for the wardstream WebSocket protocol (docs/protocol.md), used by the dashboard
- * page (served transpiled at /client.js), the tests and the load tools. No imports at run time:
- * it takes the WebSocket implementation (the browser's, or `ws` in Node).
+ * page (served transpiled at /client.js), the tests and the load tools. Only type imports (the
+ * message types of gateway/protocol.ts, erased when transpiled): it takes the WebSocket
+ * implementation (the browser's, or `ws` in Node).
  *
  * What it adds over a raw socket:
  *  - gap-free resume: it keeps the last position of each stream per subscribed ward and, after
@@ -16,21 +17,11 @@
  * (de-duplicate on it, as the page does).
  */
 
-export interface Position { readonly topic: 'vitals' | 'alerts'; readonly partition: number; readonly offset: string }
-export interface Since { partition: number; vitals: string | null; alerts: string | null }
+import type { Position, ServerMessage } from './protocol.ts';
 
-/** Server messages (see gateway/protocol.ts for the authoritative types). */
-export type ServerMessage =
-  | { type: 'welcome'; user: string; role: string; wards: string[]; expiresAt: number }
-  | { type: 'subscribed'; ward: string; vitals: boolean; partition: number; resumed: boolean; resynced: boolean; head: { vitals: string; alerts: string } }
-  | { type: 'snapshot'; ward: string; patients: Record<string, unknown>[]; resynced: boolean }
-  | { type: 'action-accepted'; actionId: string; alertId: string; action: 'ack' | 'silence' }
-  | { type: 'unsubscribed'; ward: string }
-  | { type: 'vitals'; position: Position; reading: Record<string, unknown> & { patientId: string; wardId: string; seq: number; ts: number } }
-  | { type: 'alert'; position: Position; alert: Record<string, unknown> & { id: string; eventId: string; patientId: string; wardId: string; phase: string; priority: string; state: string; eventTs: number } }
-  | { type: 'refreshed'; expiresAt: number; role: string; wards: string[] }
-  | { type: 'pong' }
-  | { type: 'error'; code: string; message: string };
+export type { Position, ServerMessage };
+/** The last position of each stream of a ward (mutable copy of protocol.ts' ResumePoint). */
+export interface Since { partition: number; vitals: string | null; alerts: string | null }
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -81,15 +72,6 @@ export class WardstreamClient {
     l.push(h as Handler<never>);
     this.handlers.set(type, l);
     return this;
-  }
-
-  /** Resolves with the first message of `type` that satisfies `pred` (tests, tools). */
-  next<K extends ServerMessage['type']>(type: K, pred: (m: Of<K>) => boolean = () => true, timeoutMs = 30_000): Promise<Of<K>> {
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`timed out waiting for ${type}`)), timeoutMs);
-      const h = (m: Of<K>) => { if (!pred(m)) return; clearTimeout(t); const l = this.handlers.get(type)!; l.splice(l.indexOf(h as Handler<never>), 1); resolve(m); };
-      this.on(type, h as never);
-    });
   }
 
   subscribe(ward: string): void {

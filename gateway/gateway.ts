@@ -181,6 +181,19 @@ export async function startGateway(o: {
   // TLS when a certificate is configured (wss:// and https://); plain otherwise (development, or
   // behind a TLS-terminating proxy).
   const tls = config.tlsCertFile && config.tlsKeyFile;
+  /** Token expiry is enforced on open connections too: close with 1008 (policy violation). */
+  const armExpiry = (ws: uWS.WebSocket<SocketData>, d: SocketData) => {
+    if (d.expiryTimer) clearTimeout(d.expiryTimer);
+    d.expiryTimer = setTimeout(() => { if (!d.closed) { m.disconnects.inc({ reason: 'token_expired' }); ws.end(1008, 'token expired'); } }, Math.max(0, d.principal.exp * 1000 - Date.now()));
+  };
+  /** Unsubscribe, by request or because a refreshed token no longer grants the ward. */
+  const leaveWard = (ws: uWS.WebSocket<SocketData>, d: SocketData, ward: string) => {
+    ws.unsubscribe(alertsTopic(ward));
+    ws.unsubscribe(vitalsTopic(ward));
+    d.vitalsWards.delete(ward);
+    if (d.wards.delete(ward)) m.subscriptions.dec();
+    send(ws, { type: 'unsubscribed', ward });
+  };
   const app = tls ? uWS.SSLApp({ cert_file_name: config.tlsCertFile!, key_file_name: config.tlsKeyFile! }) : uWS.App();
   app.ws<SocketData>('/ws', {
     maxPayloadLength: 16 * 1024,
@@ -226,9 +239,7 @@ export async function startGateway(o: {
       const d = ws.getUserData();
       sockets.add(ws);
       m.connections.set(sockets.size);
-      // Token expiry is enforced on open connections too: close with 1008 (policy violation).
-      const ms = d.principal.exp * 1000 - Date.now();
-      d.expiryTimer = setTimeout(() => { if (!d.closed) { m.disconnects.inc({ reason: 'token_expired' }); ws.end(1008, 'token expired'); } }, Math.max(0, ms));
+      armExpiry(ws, d);
       send(ws, { type: 'welcome', user: d.principal.sub, role: d.principal.role, wards: d.principal.wards, expiresAt: d.principal.exp });
     },
     message: (ws, raw) => {
@@ -252,13 +263,10 @@ export async function startGateway(o: {
             if (d.closed) return;
             if (p.sub !== d.principal.sub) { sendError(ws, 'GATEWAY_ERR_FORBIDDEN', 'refresh must carry a token of the same user'); return; }
             d.principal = p;
-            if (d.expiryTimer) clearTimeout(d.expiryTimer);
-            d.expiryTimer = setTimeout(() => { if (!d.closed) { m.disconnects.inc({ reason: 'token_expired' }); ws.end(1008, 'token expired'); } }, Math.max(0, p.exp * 1000 - Date.now()));
+            armExpiry(ws, d);
             ws.cork(() => {
               for (const ward of [...d.wards]) {
-                if (canSeeWard(p, ward)) continue;
-                ws.unsubscribe(alertsTopic(ward)); ws.unsubscribe(vitalsTopic(ward)); d.vitalsWards.delete(ward); d.wards.delete(ward); m.subscriptions.dec();
-                send(ws, { type: 'unsubscribed', ward });
+                if (!canSeeWard(p, ward)) leaveWard(ws, d, ward);
               }
               if (!canSeeVitals(p)) for (const ward of [...d.vitalsWards]) { ws.unsubscribe(vitalsTopic(ward)); d.vitalsWards.delete(ward); }
               send(ws, { type: 'refreshed', expiresAt: p.exp, role: p.role, wards: p.wards });
@@ -319,11 +327,7 @@ export async function startGateway(o: {
           return;
         }
         case 'unsubscribe':
-          ws.unsubscribe(alertsTopic(msg.ward));
-          ws.unsubscribe(vitalsTopic(msg.ward));
-          d.vitalsWards.delete(msg.ward);
-          if (d.wards.delete(msg.ward)) m.subscriptions.dec();
-          send(ws, { type: 'unsubscribed', ward: msg.ward });
+          leaveWard(ws, d, msg.ward);
           return;
       }
     },

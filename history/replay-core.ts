@@ -20,6 +20,7 @@
 import { applyAction, step, tickPatient, type PatientState } from '../processors/engine.ts';
 import type { RuleBook } from '../processors/rulebook.ts';
 import type { AlertAction, AlertEvent, VitalsReading } from '../schemas/records.ts';
+import { partitionForWard } from '../schemas/topics.ts';
 
 export interface PatientHistory {
   readonly patientId: string;
@@ -62,4 +63,21 @@ export function replayPatient(h: PatientHistory, book: RuleBook): { events: Aler
     events.push(...t.events);
   }
   return { events, state: st, applied };
+}
+
+/**
+ * One patient's readings (sorted) replayed for the period [from, to): timers run up to the final
+ * watermark of the patient's Kafka partition (its newest reading minus the allowed lateness,
+ * capped at `to`); only events inside the period are returned. Shared by the in-thread replay
+ * and the worker threads.
+ */
+export function replayPeriod(readings: readonly VitalsReading[], o: {
+  readonly actions: ReadonlyMap<string, readonly AlertAction[]>; readonly partitionMaxTs: ReadonlyMap<number, number>;
+  readonly partitions: number; readonly from: number; readonly to: number;
+}, book: RuleBook): AlertEvent[] {
+  const first = readings[0]!;
+  const pmax = o.partitionMaxTs.get(partitionForWard(first.wardId, o.partitions)) ?? first.ts;
+  const endWatermark = Math.min(o.to, pmax - book.defaults.technical.allowedLatenessMs);
+  const out = replayPatient({ patientId: first.patientId, readings, actions: o.actions.get(first.patientId) ?? [], endWatermark }, book);
+  return out.events.filter((e) => e.eventTs >= o.from && e.eventTs < o.to);
 }

@@ -11,13 +11,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
 import { createKafka } from '../common/kafka.ts';
 import { createLogger } from '../common/log.ts';
-import { parseRuleFile, type RuleBook } from '../processors/rulebook.ts';
+import { parseRuleFile } from '../processors/rulebook.ts';
 import { createCodec } from '../schemas/codec.ts';
 import type { AlertAction, AlertEvent, VitalsReading } from '../schemas/records.ts';
-import { partitionForWard, topicNames } from '../schemas/topics.ts';
+import { topicNames } from '../schemas/topics.ts';
 import type { ReplayArgs } from './replay-args.ts';
 import { readKafkaVitals, streamPatients } from './replay.ts';
-import { byTsSeq, replayPatient } from './replay-core.ts';
+import { byTsSeq, replayPeriod } from './replay-core.ts';
 
 interface Common {
   readonly shard: number; readonly shards: number; readonly ruleText: string; readonly ruleVersion: string;
@@ -38,11 +38,8 @@ async function run(w: WorkerInput): Promise<void> {
   const actions = new Map(w.actions);
   const events: AlertEvent[] = [];
   let readings = 0, patients = 0, reported = 0;
-  const one = (rs: VitalsReading[], maxTs: ReadonlyMap<number, number>, b: RuleBook) => {
-    const first = rs[0]!;
-    const pmax = maxTs.get(partitionForWard(first.wardId, w.partitions)) ?? first.ts;
-    const out = replayPatient({ patientId: first.patientId, readings: rs, actions: actions.get(first.patientId) ?? [], endWatermark: Math.min(w.to, pmax - b.defaults.technical.allowedLatenessMs) }, b);
-    for (const e of out.events) if (e.eventTs >= w.from && e.eventTs < w.to) events.push(e);
+  const one = (rs: VitalsReading[], partitionMaxTs: ReadonlyMap<number, number>) => {
+    events.push(...replayPeriod(rs, { actions, partitionMaxTs, partitions: w.partitions, from: w.from, to: w.to }, book));
     readings += rs.length;
     patients++;
     if (readings - reported >= 20_000) { reported = readings; parentPort!.postMessage({ type: 'progress', done: readings } satisfies WorkerOutput); }
@@ -54,13 +51,13 @@ async function run(w: WorkerInput): Promise<void> {
     await client.connect();
     try {
       const where = `${w.where} AND (hashtext(patient_id) & 2147483647) % ${w.shards} = ${w.shard}`;
-      for await (const rs of streamPatients(client, where, w.params)) one(rs, maxTs, book);
+      for await (const rs of streamPatients(client, where, w.params)) one(rs, maxTs);
     } finally { await client.end(); }
   } else if (w.kafkaPartitions.length) {
     const kafka = createKafka(w.brokers, `wardstream-replay-${w.shard}`);
     const codec = await createCodec(w.schemaRegistryUrl ?? undefined);
     const v = await readKafkaVitals(kafka, topicNames(w.topicPrefix), codec, w.args, new Set(w.kafkaPartitions), createLogger('replay-worker'));
-    for (const id of [...v.byPatient.keys()].sort()) one(v.byPatient.get(id)!.sort(byTsSeq), v.partitionMaxTs, book);
+    for (const id of [...v.byPatient.keys()].sort()) one(v.byPatient.get(id)!.sort(byTsSeq), v.partitionMaxTs);
     wardsSeen = [...v.wardsSeen];
   }
   parentPort!.postMessage({ type: 'done', events, readings, patients, wardsSeen } satisfies WorkerOutput);

@@ -26,7 +26,7 @@ import type { Codec } from '../schemas/codec.ts';
 import type { AlertAction, AlertEvent, Acvpu, VitalsReading } from '../schemas/records.ts';
 import { partitionForWard, type Topics } from '../schemas/topics.ts';
 import type { ReplayArgs } from './replay-args.ts';
-import { byTsSeq, replayPatient } from './replay-core.ts';
+import { byTsSeq, replayPeriod } from './replay-core.ts';
 import type { WorkerInput, WorkerOutput } from './replay-worker.ts';
 import { buildReport, downsample, eventOrder, spansOf, type ReplayReport, type Timeline } from './report.ts';
 
@@ -289,7 +289,6 @@ export async function runReplay(args: ReplayArgs, d: ReplayDeps): Promise<Replay
     src = await kafkaSource(d.kafka, d.topics, d.codec, args, partitions, d.log, workers > 1 && !!d.config.kafkaBrokers && !!d.book.text);
   }
   if (!src.kafkaScope) checkWards(args, src.wardsSeen);
-  const lateness = d.book.defaults.technical.allowedLatenessMs;
   const proposed: AlertEvent[] = [];
   let done = 0;
   let patients = 0;
@@ -302,10 +301,7 @@ export async function runReplay(args: ReplayArgs, d: ReplayDeps): Promise<Replay
     done = r.readings;
     patients = r.patients;
   } else for await (const readings of src.patients()) {
-    const first = readings[0]!;
-    const pmax = src.partitionMaxTs.get(partitionForWard(first.wardId, partitions)) ?? first.ts;
-    const out = replayPatient({ patientId: first.patientId, readings, actions: src.actions.get(first.patientId) ?? [], endWatermark: Math.min(args.to, pmax - lateness) }, d.book);
-    for (const e of out.events) if (e.eventTs >= args.from && e.eventTs < args.to) proposed.push(e);
+    proposed.push(...replayPeriod(readings, { actions: src.actions, partitionMaxTs: src.partitionMaxTs, partitions, from: args.from, to: args.to }, d.book));
     done += readings.length;
     patients++;
     if (done - lastReport >= 50_000) { lastReport = done; d.progress?.(done, src.total); }

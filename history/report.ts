@@ -45,9 +45,10 @@ export interface ReplayReport {
   readonly byRule: readonly RuleRow[];
   readonly totals: { readonly current: Stats; readonly proposed: Stats };
   readonly diff: { readonly added: number; readonly removed: number; readonly earlier: number; readonly later: number; readonly same: number; readonly items: readonly DiffItem[] };
-  /** Width of the `hourly` buckets: an hour, or 5 / 15 min for periods under 12 h (readable charts). */
+  /** Width of the `buckets`: an hour, or 5 / 15 min for periods under 12 h (readable charts). */
   readonly bucketMs: number;
-  readonly hourly: readonly { readonly hour: number; readonly current: Readonly<Record<string, number>>; readonly proposed: Readonly<Record<string, number>> }[];
+  /** Alert starts per rule and time bucket (`start` = bucket start, epoch ms). */
+  readonly buckets: readonly { readonly start: number; readonly current: Readonly<Record<string, number>>; readonly proposed: Readonly<Record<string, number>> }[];
   readonly timelines: readonly Timeline[];
 }
 
@@ -141,12 +142,12 @@ export function buildReport(o: {
   });
   const span = o.to - o.from;
   const bucketMs = span >= 12 * 3_600_000 ? 3_600_000 : span >= 3 * 3_600_000 ? 900_000 : 300_000;
-  const hourly = new Map<number, { current: Record<string, number>; proposed: Record<string, number> }>();
-  for (let h = o.from - (o.from % bucketMs); h < o.to; h += bucketMs) hourly.set(h, { current: {}, proposed: {} });
+  const buckets = new Map<number, { current: Record<string, number>; proposed: Record<string, number> }>();
+  for (let t = o.from - (o.from % bucketMs); t < o.to; t += bucketMs) buckets.set(t, { current: {}, proposed: {} });
   const count = (xs: readonly AlertEvent[], side: 'current' | 'proposed') => {
     for (const e of xs) {
       if (e.phase !== 'start') continue;
-      const b = hourly.get(e.eventTs - (e.eventTs % bucketMs));
+      const b = buckets.get(e.eventTs - (e.eventTs % bucketMs));
       if (b) b[side][e.rule] = (b[side][e.rule] ?? 0) + 1;
     }
   };
@@ -157,7 +158,7 @@ export function buildReport(o: {
     rules: { current: [...new Set(current.map((e) => e.ruleVersion))].sort(), proposed: o.proposedVersion },
     byRule, totals: { current: stats(current, patientDays), proposed: stats(proposed, patientDays) },
     diff: diffSpans(spansOf(current), spansOf(proposed), o.to),
-    bucketMs, hourly: [...hourly].map(([hour, v]) => ({ hour, ...v })),
+    bucketMs, buckets: [...buckets].map(([start, v]) => ({ start, ...v })),
     timelines: o.timelines ?? [],
   };
 }
@@ -204,30 +205,30 @@ export const toJson = (r: ReplayReport): string => `${JSON.stringify(r, null, 2)
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const COLORS = ['#2f6fb0', '#d9822b', '#3a9b5c', '#a83279', '#7a7a7a', '#b0a02f', '#2fb0a8', '#6b4fb0'];
 
-/** Alerts per hour, current vs proposed (two stacked-bar panels sharing the y scale). */
-function hourlyChart(r: ReplayReport): string {
-  const rules = [...new Set(r.hourly.flatMap((h) => [...Object.keys(h.current), ...Object.keys(h.proposed)]))].sort();
+/** Alerts per time bucket, current vs proposed (two stacked-bar panels sharing the y scale). */
+function bucketChart(r: ReplayReport): string {
+  const rules = [...new Set(r.buckets.flatMap((h) => [...Object.keys(h.current), ...Object.keys(h.proposed)]))].sort();
   const W = 900, H = 220, left = 40, bottom = 24;
-  const n = Math.max(1, r.hourly.length);
-  const max = Math.max(1, ...r.hourly.flatMap((h) => [Object.values(h.current).reduce((a, b) => a + b, 0), Object.values(h.proposed).reduce((a, b) => a + b, 0)]));
+  const n = Math.max(1, r.buckets.length);
+  const max = Math.max(1, ...r.buckets.flatMap((h) => [Object.values(h.current).reduce((a, b) => a + b, 0), Object.values(h.proposed).reduce((a, b) => a + b, 0)]));
   const bw = (W - left - 10) / n;
   const panel = (side: 'current' | 'proposed', y0: number) => {
-    const bars = r.hourly.map((h, i) => {
+    const bars = r.buckets.map((h, i) => {
       let y = y0 + H - bottom;
       return rules.map((rule, ri) => {
         const v = h[side][rule] ?? 0;
         if (!v) return '';
         const hgt = (v / max) * (H - bottom - 20);
         y -= hgt;
-        return `<rect class="bar" x="${(left + i * bw + 1).toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(1, bw - 2).toFixed(1)}" height="${hgt.toFixed(1)}" fill="${COLORS[ri % COLORS.length]}"><title>${esc(`${iso(h.hour)} ${rule}: ${v}`)}</title></rect>`;
+        return `<rect class="bar" x="${(left + i * bw + 1).toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(1, bw - 2).toFixed(1)}" height="${hgt.toFixed(1)}" fill="${COLORS[ri % COLORS.length]}"><title>${esc(`${iso(h.start)} ${rule}: ${v}`)}</title></rect>`;
       }).join('');
     }).join('');
-    const ticks = r.hourly.map((h, i) => (i % Math.ceil(n / 10) === 0 ? `<text x="${(left + i * bw).toFixed(1)}" y="${y0 + H - 6}" font-size="10">${new Date(h.hour).toISOString().slice(5, 16).replace('T', ' ')}</text>` : '')).join('');
+    const ticks = r.buckets.map((h, i) => (i % Math.ceil(n / 10) === 0 ? `<text x="${(left + i * bw).toFixed(1)}" y="${y0 + H - 6}" font-size="10">${new Date(h.start).toISOString().slice(5, 16).replace('T', ' ')}</text>` : '')).join('');
     return `<text x="${left}" y="${y0 + 14}" font-weight="bold">${side === 'current' ? 'Current (actually raised)' : 'Proposed rules'}</text>`
       + `<line x1="${left}" y1="${y0 + H - bottom}" x2="${W - 10}" y2="${y0 + H - bottom}" stroke="#999"/><text x="4" y="${y0 + 30}" font-size="10">${max}</text>${bars}${ticks}`;
   };
   const legend = rules.map((rule, i) => `<rect x="${left + i * 130}" y="${2 * H + 8}" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/><text x="${left + i * 130 + 14}" y="${2 * H + 17}" font-size="11">${esc(rule)}</text>`).join('');
-  return `<svg class="chart" id="hourly" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${2 * H + 30}" font-family="sans-serif" font-size="12">${panel('current', 0)}${panel('proposed', H)}${legend}</svg>`;
+  return `<svg class="chart" id="alerts-over-time" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${2 * H + 30}" font-family="sans-serif" font-size="12">${panel('current', 0)}${panel('proposed', H)}${legend}</svg>`;
 }
 
 function timelineChart(t: Timeline, from: number, to: number): string {
@@ -262,7 +263,7 @@ Alerts: ${r.diff.added} added, ${r.diff.removed} removed, ${r.diff.earlier} earl
 ${r.byRule.map(statRow).join('\n')}
 <tr><th>all</th><th></th><th>${r.totals.current.alerts}</th><th>${r.totals.proposed.alerts}</th><th>${r.totals.current.perPatientDay}</th><th>${r.totals.proposed.perPatientDay}</th><th>${num(r.totals.current.ttaMedianSec)}</th><th>${num(r.totals.proposed.ttaMedianSec)}</th></tr></table>
 <h2>Alerts per ${r.bucketMs === 3_600_000 ? 'hour' : `${r.bucketMs / 60_000} minutes`} by rule (UTC)</h2>
-${hourlyChart(r)}
+${bucketChart(r)}
 <h2>Patient timelines</h2>
 <p>Vitals (one point per minute) with alert spans: red = current, blue = proposed. Patients with the most differences first.</p>
 ${r.timelines.map((t) => `<h3>${esc(t.patientId)}</h3>${timelineChart(t, r.from, r.to)}`).join('\n') || '<p>(no patient selected)</p>'}

@@ -186,9 +186,9 @@ describe('replay', () => {
     try {
       const page = await browser.newPage();
       await page.goto(`file://${path.join(out, 'report.html')}`);
-      const bars = await page.locator('#hourly rect.bar').count();
+      const bars = await page.locator('#alerts-over-time rect.bar').count();
       expect(bars).toBeGreaterThan(0);
-      const box = await page.locator('#hourly').boundingBox();
+      const box = await page.locator('#alerts-over-time').boundingBox();
       expect(box!.width).toBeGreaterThan(500);
       expect(await page.locator('svg.timeline').count()).toBe(3);
       expect(await page.locator('svg.timeline polyline').count()).toBeGreaterThan(3);
