@@ -15,14 +15,13 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { loadConfig } from '../common/config.ts';
-import { createKafka, createProducer, ensureTopics } from '../common/kafka.ts';
+import { createProducer } from '../common/kafka.ts';
 import { freePort, startLocalKafka } from '../deploy/local/kafka/local-kafka.ts';
 import { localCodec } from '../schemas/codec.ts';
 import type { AlertEvent } from '../schemas/records.ts';
 import { partitionForWard } from '../schemas/topics.ts';
 import { barChart } from './chart.ts';
-import { arg, flag, percentile } from './util.ts';
+import { arg, benchTopics, flag, percentile } from './util.ts';
 
 const quick = flag('--quick');
 const N = Number(arg('--connections', quick ? '2000' : '19900'));
@@ -49,12 +48,8 @@ async function waitPort(port: number, child: ChildProcess): Promise<void> {
 
 async function run(impl: 'uWebSockets.js' | 'ws', brokers: string) {
   const prefix = `bench-conn-${impl === 'ws' ? 'ws' : 'uws'}-${Date.now().toString(36)}.`;
-  const config = loadConfig({}, { kafkaBrokers: [brokers], kafkaTopicPrefix: prefix, kafkaPartitions: 8 });
-  const kafka = createKafka([brokers], 'bench-conn');
-  const admin = kafka.admin();
-  await admin.connect();
-  const topics = await ensureTopics(admin, config);
-  await admin.disconnect();
+  const bt = await benchTopics(brokers, prefix);
+  const { kafka, topics } = bt;
   const port = await freePort();
   const env = { ...process.env, KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: prefix, KAFKA_PARTITIONS: '8', WARDSTREAM_JWT_SECRET: SECRET, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RESUME_WINDOW_MS: '0' };
   const server = spawn(process.execPath, ['--import', 'tsx', impl === 'ws' ? 'benchmarks/ws-gateway.ts' : 'bin/wardstream.ts', ...(impl === 'ws' ? [] : ['gateway'])], { env, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -121,10 +116,7 @@ async function run(impl: 'uWebSockets.js' | 'ws', brokers: string) {
   } finally {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
-    const a = kafka.admin();
-    await a.connect();
-    await a.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
-    await a.disconnect();
+    await bt.close();
   }
 }
 

@@ -17,8 +17,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
-import { loadConfig } from '../common/config.ts';
-import { createKafka, createProducer, ensureTopics } from '../common/kafka.ts';
+import { createProducer } from '../common/kafka.ts';
 import { createLogger } from '../common/log.ts';
 import { startLocalKafka } from '../deploy/local/kafka/local-kafka.ts';
 import { createDatabase, startLocalPostgres } from '../deploy/local/postgres.ts';
@@ -34,7 +33,7 @@ import { localCodec } from '../schemas/codec.ts';
 import type { VitalsReading } from '../schemas/records.ts';
 import { partitionForWard } from '../schemas/topics.ts';
 import { barChart } from './chart.ts';
-import { arg, flag, percentile, progress } from './util.ts';
+import { arg, benchTopics, flag, percentile, progress } from './util.ts';
 
 const quick = flag('--quick');
 const READINGS = Number(arg('--readings', quick ? '40000' : '500000'));
@@ -61,11 +60,8 @@ async function main() {
   const pgsql = await startLocalPostgres({ log: (l) => console.error(l) });
   try {
     const prefix = `bench-hist-${Date.now().toString(36)}.`;
-    const config = loadConfig({}, { kafkaBrokers: [brokers], kafkaTopicPrefix: prefix, kafkaPartitions: 8 });
-    const kafka = createKafka([brokers], 'bench-history');
-    const admin = kafka.admin();
-    await admin.connect();
-    const topics = await ensureTopics(admin, config);
+    const bt = await benchTopics(brokers, prefix);
+    const { config, kafka, topics } = bt;
     const url = await createDatabase(pgsql.url, 'bench');
     await migrate(url, log);
     const pool = new pg.Pool({ connectionString: url, max: 4 });
@@ -106,16 +102,10 @@ async function main() {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const groupId = `${prefix}wardstream-sink`;
-    const committed = async () => {
-      try {
-        const offs = await admin.fetchOffsets({ groupId, topics: [topics.vitals] });
-        return offs[0]!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
-      } catch { return 0; }
-    };
     const ps = progress('sink', READINGS);
     let first = 0, firstAt = 0, last = 0;
     for (;;) {
-      const c = await committed();
+      const c = await bt.committed(groupId);
       if (c > 0 && !firstAt) { first = c; firstAt = performance.now(); }
       ps.tick(c - last); last = c;
       if (c >= READINGS) break;
@@ -209,8 +199,7 @@ async function main() {
       { label: 'engine, interleaved patients', value: interleavedRps, group: 'baseline' },
     ], { log: true }));
     await pool.end();
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
-    await admin.disconnect();
+    await bt.close();
   } finally {
     await pgsql.stop();
     await localKafka?.stop();

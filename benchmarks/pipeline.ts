@@ -16,14 +16,12 @@ import { fileURLToPath } from 'node:url';
 import type { Kafka } from 'kafkajs';
 import WebSocket from 'ws';
 import { startBridge } from '../bridge/bridge.ts';
-import { loadConfig, type Config } from '../common/config.ts';
-import { createKafka, ensureTopics } from '../common/kafka.ts';
+import type { Config } from '../common/config.ts';
 import { createLogger } from '../common/log.ts';
 import { freePort } from '../deploy/local/kafka/local-kafka.ts';
 import { signToken } from '../gateway/auth.ts';
-import { localCodec } from '../schemas/codec.ts';
 import { startNaiveBridge } from './naive-bridge.ts';
-import { percentile } from './util.ts';
+import { benchTopics, percentile, type BenchTopics } from './util.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(here, '..');
@@ -61,15 +59,6 @@ async function waitCount(kafka: Kafka, topic: string, want: number, timeoutMs: n
 
 export interface IngestRow { path: string; messages: number; inKafka: number; seconds: number; readingsPerSec: number; lost: number }
 
-async function topicsFor(brokers: string, prefix: string, partitions = 8) {
-  const config = loadConfig({}, { kafkaBrokers: [brokers], kafkaTopicPrefix: prefix, kafkaPartitions: partitions, mqttPort: 0, port: 0 });
-  const kafka = createKafka([brokers], 'bench');
-  const admin = kafka.admin();
-  await admin.connect();
-  const topics = await ensureTopics(admin, config);
-  await admin.disconnect();
-  return { config, kafka, topics, codec: localCodec() };
-}
 
 export async function benchIngest(o: { brokers: string; mosquittoUrl: string; total: number; naiveTotal: number; connections: number }): Promise<IngestRow[]> {
   const rows: IngestRow[] = [];
@@ -77,17 +66,18 @@ export async function benchIngest(o: { brokers: string; mosquittoUrl: string; to
 
   // 1. wardstream, embedded broker: PUBACK means durable in Kafka, so publisher time = ingest time.
   {
-    const t = await topicsFor(o.brokers, `bench-ing-emb-${run}.`);
+    const t = await benchTopics(o.brokers, `bench-ing-emb-${run}.`);
     const bridge = await startBridge({ config: t.config, kafka: t.kafka, codec: t.codec, topics: t.topics, log });
     const r = await publisher<{ acked: number; ms: number }>({ cmd: 'burst', url: bridge.mqttUrl, total: o.total, connections: o.connections, prefix: 'e' });
     const inKafka = await countIn(t.kafka, t.topics.vitals);
     rows.push({ path: 'wardstream, embedded aedes (ack after Kafka)', messages: o.total, inKafka, seconds: r.ms / 1000, readingsPerSec: Math.round(o.total / (r.ms / 1000)), lost: Math.max(0, o.total - inKafka) });
     await bridge.close();
+    await t.close({ deleteTopics: false });
   }
   // 2 and 3. Subscribers of Mosquitto (wardstream's, then the naive one): Mosquitto acks the
   // publisher itself, so the measure is the time until every reading is in Kafka.
-  const viaMosquitto = async (path: string, prefix: string, total: number, start: (t: Awaited<ReturnType<typeof topicsFor>>) => Promise<{ close(): Promise<void> }>) => {
-    const t = await topicsFor(o.brokers, `bench-ing-${prefix}-${run}.`);
+  const viaMosquitto = async (path: string, prefix: string, total: number, start: (t: BenchTopics) => Promise<{ close(): Promise<void> }>) => {
+    const t = await benchTopics(o.brokers, `bench-ing-${prefix}-${run}.`);
     const subscriber = await start(t);
     const t0 = performance.now();
     const pub = publisher<{ acked: number; ms: number }>({ cmd: 'burst', url: o.mosquittoUrl, total, connections: o.connections, prefix });
@@ -96,6 +86,7 @@ export async function benchIngest(o: { brokers: string; mosquittoUrl: string; to
     await pub;
     rows.push({ path, messages: total, inKafka, seconds: secs, readingsPerSec: Math.round(inKafka / secs), lost: Math.max(0, total - inKafka) });
     await subscriber.close();
+    await t.close({ deleteTopics: false });
   };
   await viaMosquitto('wardstream, subscribed to Mosquitto (ack after Kafka)', 'm', o.total, (t) =>
     startBridge({ config: { ...t.config, mqttUrl: o.mosquittoUrl, mqttProtocolVersion: 5 } as Config, kafka: t.kafka, codec: t.codec, topics: t.topics, log, clientId: `bench-ws-${run}` }));

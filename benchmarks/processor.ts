@@ -12,15 +12,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Kafka } from 'kafkajs';
-import { loadConfig } from '../common/config.ts';
-import { createKafka, createProducer, ensureTopics } from '../common/kafka.ts';
+import { createProducer } from '../common/kafka.ts';
 import { startLocalKafka } from '../deploy/local/kafka/local-kafka.ts';
 import { step, type PatientState } from '../processors/engine.ts';
 import { DEFAULT_RULE_FILE, loadRuleFile } from '../processors/rulebook.ts';
 import { localCodec } from '../schemas/codec.ts';
 import type { VitalsReading } from '../schemas/records.ts';
 import { partitionForWard } from '../schemas/topics.ts';
-import { arg, progress } from './util.ts';
+import { arg, benchTopics, progress } from './util.ts';
 
 const READINGS = Number(arg('--readings', '300000'));
 const PATIENTS = Number(arg('--patients', '10000'));
@@ -53,14 +52,6 @@ export async function load(kafka: Kafka, topic: string, n: number, patients: num
   await producer.disconnect();
 }
 
-export async function committed(kafka: Kafka, groupId: string, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offs = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return offs[0]!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
-  } catch { return 0; } finally { await admin.disconnect(); } // the group may still be loading
-}
 
 function startProcessor(env: Record<string, string>, onLine: (l: string) => void): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bin/wardstream.ts', 'processor'], { env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -83,12 +74,8 @@ export async function benchProcessor(o: { brokers: string; readings: number; pat
 
   // 2. processor process over a pre-loaded topic
   const prefix = `bench-proc-${Date.now().toString(36)}.`;
-  const config = loadConfig({}, { kafkaBrokers: [o.brokers], kafkaTopicPrefix: prefix, kafkaPartitions: 8 });
-  const kafka = createKafka([o.brokers], 'bench');
-  const admin = kafka.admin();
-  await admin.connect();
-  const topics = await ensureTopics(admin, config);
-  await admin.disconnect();
+  const bt = await benchTopics(o.brokers, prefix);
+  const { kafka, topics } = bt;
   await load(kafka, topics.vitals, o.readings, o.patients, T0, 8);
   const env = { KAFKA_BROKERS: o.brokers, KAFKA_TOPIC_PREFIX: prefix, KAFKA_PARTITIONS: '8' };
   const groupId = `${prefix}wardstream-processor`;
@@ -102,7 +89,7 @@ export async function benchProcessor(o: { brokers: string; readings: number; pat
   const p = progress('processor', o.readings);
   let last = 0;
   for (;;) {
-    const c = await committed(kafka, groupId, topics.vitals);
+    const c = await bt.committed(groupId);
     p.tick(c - last); last = c;
     if (c >= o.readings - o.patients) break; // the newest reading of each patient may wait in the reorder buffer
     await new Promise((r) => setTimeout(r, 100));
@@ -132,10 +119,7 @@ export async function benchProcessor(o: { brokers: string; readings: number; pat
   });
   await restored;
   console.error(`restore: ${restoredPatients} patients, reading the changelog took ${Math.round(restoreWorkMs)} ms; ${Math.round(restoredMs)} ms from process start (includes the group waiting out the killed member's session)`);
-  const deleteAdmin = kafka.admin();
-  await deleteAdmin.connect();
-  await deleteAdmin.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
-  await deleteAdmin.disconnect();
+  await bt.close();
   return { engineRps, processorRps, readings: o.readings, patients: o.patients, restoredPatients, restoreMs: Math.round(restoreWorkMs), restoreFromStartMs: Math.round(restoredMs) };
 }
 

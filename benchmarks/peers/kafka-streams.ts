@@ -15,11 +15,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../../common/config.ts';
-import { createKafka, ensureTopics } from '../../common/kafka.ts';
 import { startLocalKafka } from '../../deploy/local/kafka/local-kafka.ts';
-import { benchProcessor, committed, load } from '../processor.ts';
-import { arg, progress } from '../util.ts';
+import { benchProcessor, load } from '../processor.ts';
+import { arg, benchTopics, progress } from '../util.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const peer = path.join(here, 'kafka-streams');
@@ -56,14 +54,10 @@ function startPeer(args: string[], onLine: (l: string) => void): ChildProcess {
 
 async function runPeer(brokers: string) {
   const prefix = `bench-ks-${Date.now().toString(36)}.`;
-  const config = loadConfig({}, { kafkaBrokers: [brokers], kafkaTopicPrefix: prefix, kafkaPartitions: 8 });
-  const kafka = createKafka([brokers], 'bench-ks');
-  const admin = kafka.admin();
-  await admin.connect();
-  const topics = await ensureTopics(admin, config);
+  const bt = await benchTopics(brokers, prefix);
+  const { kafka, topics } = bt;
   const alerts = `${prefix}peer-alerts`;
-  await admin.createTopics({ topics: [{ topic: alerts, numPartitions: 8 }], waitForLeaders: true });
-  await admin.disconnect();
+  await bt.admin.createTopics({ topics: [{ topic: alerts, numPartitions: 8 }], waitForLeaders: true });
   const T0 = Date.now() - 86_400_000;
   await load(kafka, topics.vitals, READINGS, PATIENTS, T0, 8);
   const appId = `${prefix}peer`;
@@ -76,7 +70,7 @@ async function runPeer(brokers: string) {
   let last = 0;
   for (;;) {
     if (first.exitCode !== null) throw new Error(`Kafka Streams peer exited with ${first.exitCode}`);
-    const c = await committed(kafka, appId, topics.vitals);
+    const c = await bt.committed(appId);
     p.tick(c - last); last = c;
     if (c >= READINGS) break;
     await new Promise((r) => setTimeout(r, 100));
@@ -99,10 +93,7 @@ async function runPeer(brokers: string) {
   await stop(second!);
   rmSync(stateDir, { recursive: true, force: true });
   rmSync(fresh, { recursive: true, force: true });
-  const a2 = kafka.admin();
-  await a2.connect();
-  await a2.deleteTopics({ topics: [...Object.values(topics), alerts] }).catch(() => {});
-  await a2.disconnect();
+  await bt.close({ deleteTopics: [alerts] });
   console.error(`kafka streams: ${rps} readings/s; restore from changelogs to RUNNING ${Math.round(restoredMs)} ms`);
   return { readingsPerSec: rps, restoreFromStartMs: Math.round(restoredMs) };
 }
