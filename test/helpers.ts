@@ -141,6 +141,16 @@ export function reading(o: { deviceId?: string; seq: number; ts: number; vitals:
   return JSON.stringify({ deviceId: o.deviceId ?? 'mon-1', seq: o.seq, ts: o.ts, vitals: o.vitals });
 }
 
+/** Records of `topic` that consumer group `groupId` has committed (how far a consumer under test got). */
+export async function committed(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offs = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return offs[0]!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+  } finally { await admin.disconnect(); }
+}
+
 export const AUDIT_KEY_HEX = 'a1'.repeat(32);
 
 /** A database of this test file's own on the shared test PostgreSQL, migrated. */

@@ -14,7 +14,7 @@ import { loadRuleFile } from '../../processors/rulebook.ts';
 import type { Codec } from '../../schemas/codec.ts';
 import type { AlertEvent, VitalsReading } from '../../schemas/records.ts';
 import { partitionForWard, type Topics } from '../../schemas/topics.ts';
-import { consumeUntil, setupTopics, testConfig, waitUntil } from '../helpers.ts';
+import { committed, consumeUntil, setupTopics, testConfig, waitUntil } from '../helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const RULES = path.join(ROOT, 'test/fixtures/rules-no-timers.yaml');
@@ -71,14 +71,6 @@ function startProcessorProcess(env: Record<string, string>): Promise<ChildProces
     child.stderr!.on('data', (d: Buffer) => { err += d.toString(); if (err.includes('processor running')) resolve(child); if (err.length > 1e6) err = err.slice(-1e5); });
     child.once('exit', (code, sig) => reject(new Error(`processor exited (${code ?? sig}): ${err.slice(-1500)}`)));
   });
-}
-
-async function committed(kafka: Kafka, groupId: string, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const offs = await admin.fetchOffsets({ groupId, topics: [topic] });
-  await admin.disconnect();
-  return offs[0]!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
 }
 
 async function dedupedAlerts(kafka: Kafka, codec: Codec, topics: Topics, want: Map<string, AlertEvent>): Promise<{ unique: Map<string, AlertEvent>; raw: number }> {

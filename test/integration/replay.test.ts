@@ -25,7 +25,7 @@ import { startProcessor, type Processor } from '../../processors/processor.ts';
 import { DEFAULT_RULE_FILE, loadRuleFile, parseRuleFile } from '../../processors/rulebook.ts';
 import type { AlertEvent, VitalsReading } from '../../schemas/records.ts';
 import { partitionForWard } from '../../schemas/topics.ts';
-import { AUDIT_KEY_HEX, consumeUntil, log, setupTopics, testConfig, testDatabase, waitUntil } from '../helpers.ts';
+import { AUDIT_KEY_HEX, committed, consumeUntil, log, setupTopics, testConfig, testDatabase, waitUntil } from '../helpers.ts';
 import { launchChromium } from '../browser.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -81,12 +81,9 @@ describe('replay', () => {
     processor = await startProcessor({ ...env, config, log, rules: book });
     sink = await startSink({ ...env, config, log, pool: db.pool, auditKey: key });
     // Live processing is done when the processor committed every vitals offset and the sink holds every reading.
+    await waitUntil(async () => (await committed(env.kafka, `${config.kafkaTopicPrefix}wardstream-processor`, env.topics.vitals)) === readings.length, 120_000, 'processor caught up', 200);
     const admin = env.kafka.admin();
     await admin.connect();
-    await waitUntil(async () => {
-      const offs = await admin.fetchOffsets({ groupId: `${config.kafkaTopicPrefix}wardstream-processor`, topics: [env.topics.vitals] });
-      return offs[0]!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0) === readings.length;
-    }, 120_000, 'processor caught up', 200);
     const ends = await admin.fetchTopicOffsets(env.topics.alerts);
     await admin.disconnect();
     const total = ends.reduce((n, p) => n + Number(p.high), 0);

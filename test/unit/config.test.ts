@@ -20,6 +20,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MQTT_URL: 'http://x' })).toThrow(/MQTT_URL/);
     expect(() => loadConfig({ KAFKA_BROKERS: 'nohostport' })).toThrow(/KAFKA_BROKERS/);
   });
+  it('refuses two kinds of token key, half a TLS pair, and a malformed audit key', () => {
+    const secret = 'x'.repeat(40);
+    expect(() => loadConfig({ WARDSTREAM_JWT_SECRET: secret, WARDSTREAM_JWKS_FILE: '/etc/jwks.json' })).toThrow(/only one of .*algorithm confusion/);
+    expect(() => loadConfig({ WARDSTREAM_JWT_PUBLIC_KEY_FILE: '/k.pem', WARDSTREAM_JWKS_FILE: '/j.json' })).toThrow(/only one of/);
+    expect(loadConfig({ WARDSTREAM_JWKS_FILE: '/etc/jwks.json' }).jwksFile).toBe('/etc/jwks.json');
+    expect(() => loadConfig({ TLS_CERT_FILE: '/c.pem' })).toThrow(/TLS_CERT_FILE and TLS_KEY_FILE must be set together/);
+    expect(() => loadConfig({ WARDSTREAM_JWT_ALG: 'HS256' })).toThrow(/WARDSTREAM_JWT_ALG/);
+    expect(() => loadConfig({ WARDSTREAM_AUDIT_KEY: 'abcd' })).toThrow(/WARDSTREAM_AUDIT_KEY/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
+  });
   it('rejects unknown override keys', () => {
     expect(() => loadConfig({}, { bogus: 1 } as never)).toThrow(/unknown option "bogus"/);
   });
