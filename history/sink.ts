@@ -56,7 +56,7 @@ FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::te
   AS x(s, k, t, w, ps, kid, a, r, pr, ph, ac, act, ar, n, rv)
 ON CONFLICT (source_id) DO NOTHING`;
 
-/** Column arrays for one unnest insert (pure; unit-tested through the integration tests). */
+/** Column arrays for one unnest insert (pure; the sink and the history benchmark's baseline use it). */
 export function vitalsColumns(rows: readonly VitalsReading[]): unknown[] {
   const cols: unknown[][] = Array.from({ length: 16 }, () => new Array(rows.length));
   rows.forEach((r, i) => {

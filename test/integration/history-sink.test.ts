@@ -125,11 +125,18 @@ describe('history sink', () => {
   });
 
   it('the audit trail is append-only, and a different key under a known key id is refused', async () => {
+    // A row of its own, so that this test does not depend on the one before.
+    await db.pool.query("INSERT INTO audit_log (source_id, kind, at, ward_id, patient_pseudonym, key_id, alert_id) VALUES ('own-row', 'alert-transition', now(), 'w', 'p', 'k1', 'a') ON CONFLICT DO NOTHING");
     await expect(db.pool.query("UPDATE audit_log SET actor = 'x'")).rejects.toThrow(/append-only/);
     await expect(db.pool.query('DELETE FROM audit_log')).rejects.toThrow(/append-only/);
     await expect(db.pool.query('TRUNCATE audit_log')).rejects.toThrow(/append-only/);
     await expect(registerAuditKey(db.pool, parseAuditKey('k1', 'b2'.repeat(32)))).rejects.toThrow(/does not match the key "k1"/);
     await registerAuditKey(db.pool, parseAuditKey('k2', 'b2'.repeat(32))); // rotation: a new id is fine
+    // The database knows keys by fingerprint only, never the key itself.
+    const keys = JSON.stringify((await db.pool.query('SELECT * FROM audit_keys')).rows);
+    expect(keys).toContain('"key_id":"k2"');
+    expect(keys).not.toContain(AUDIT_KEY_HEX);
+    expect(keys).not.toContain('b2'.repeat(32));
   });
 
   it('retention drops only daily partitions that fully expired', async () => {
