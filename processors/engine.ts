@@ -23,7 +23,7 @@ import { VITAL_NAMES } from '../schemas/records.ts';
 import { emptyMemory, observe, type SeqMemory, type Verdict } from './dedup.ts';
 import { PRIORITY_RANK } from './lifecycle.ts';
 import * as life from './lifecycle.ts';
-import { news2, type News2Level } from './news2.ts';
+import { news2, type News2Level, type News2Score } from './news2.ts';
 import type { RuleSet, ThresholdRule, TrendRule } from './rulebook.ts';
 
 // ---------------------------------------------------------------- episode state machine
@@ -394,6 +394,13 @@ export function step(prev: PatientState | undefined, r: VitalsReading, rules: Ru
   return { state: acc.done(), events: acc.events, verdict: seen.verdict };
 }
 
+// Message and details are built only when an event carries them (most readings change no
+// alert). Module-level functions rather than closures: a closure per reading costs an
+// allocation (and, under tsx's keepNames, a defineProperty) on the hottest path.
+const news2Message = (s: News2Score): string => `NEWS2 ${s.total}${s.complete ? '' : ' (incomplete)'}: ${NEWS2_WORDS[s.level]}`;
+const news2Details = (s: News2Score): Record<string, number> => ({ total: s.total, ...s.subScores });
+const news2Rank = (l: News2Level): number => PRIORITY_RANK[NEWS2_PRIORITY[l]!];
+
 function runNews2(acc: Acc, rules: RuleSet, ts: number): void {
   const cfg = rules.news2;
   const o = acc.st.obs;
@@ -407,43 +414,38 @@ function runNews2(acc: Acc, rules: RuleSet, ts: number): void {
     consciousness: acc.st.consciousness && acc.st.consciousness.ts >= f ? acc.st.consciousness.v : null,
     temperature: o.temperature && o.temperature.ts >= f ? o.temperature.v : null,
   }, cfg.spo2Scale);
-  // Built only when an event carries it (most readings change no alert).
-  let detailsMemo: Record<string, number> | null = null;
-  const detailsOf = () => (detailsMemo ??= { total: s.total, ...s.subScores });
   const cur = acc.st.news2;
   const alerting = NEWS2_ALERTING(s.level);
   let next: News2Episode = cur;
-  const msg = () => `NEWS2 ${s.total}${s.complete ? '' : ' (incomplete)'}: ${NEWS2_WORDS[s.level]}`;
   switch (cur.kind) {
     case 'normal':
-      if (alerting) next = cfg.sustainMs <= 0 ? startNews2(acc, ts, ts, s.level, s.total, msg(), detailsOf()) : { kind: 'pending', since: ts };
+      if (alerting) next = cfg.sustainMs <= 0 ? startNews2(acc, ts, ts, s.level, s.total, news2Message(s), news2Details(s)) : { kind: 'pending', since: ts };
       break;
     case 'pending':
       if (!alerting) next = { kind: 'normal' };
-      else if (ts - cur.since >= cfg.sustainMs) next = startNews2(acc, cur.since, ts, s.level, s.total, msg(), detailsOf());
+      else if (ts - cur.since >= cfg.sustainMs) next = startNews2(acc, cur.since, ts, s.level, s.total, news2Message(s), news2Details(s));
       break;
     case 'active':
     case 'clearing': {
       if (!alerting) {
-        if (cur.kind === 'active') next = cfg.clearMs <= 0 ? endNews2(acc, cur.alertId, ts, msg()) : { ...cur, kind: 'clearing', since: ts };
-        else if (ts - cur.since >= cfg.clearMs) next = endNews2(acc, cur.alertId, ts, msg());
+        if (cur.kind === 'active') next = cfg.clearMs <= 0 ? endNews2(acc, cur.alertId, ts, news2Message(s)) : { ...cur, kind: 'clearing', since: ts };
+        else if (ts - cur.since >= cfg.clearMs) next = endNews2(acc, cur.alertId, ts, news2Message(s));
         break;
       }
-      const rank = (l: News2Level) => PRIORITY_RANK[NEWS2_PRIORITY[l]!];
-      if (rank(s.level) > rank(cur.level)) {
+      if (news2Rank(s.level) > news2Rank(cur.level)) {
         // Up at once: a worse response level is news.
-        acc.take(life.reprioritize(acc.alerts, acc.ctx, cur.alertId, NEWS2_PRIORITY[s.level]!, s.total, ts, msg(), detailsOf()));
+        acc.take(life.reprioritize(acc.alerts, acc.ctx, cur.alertId, NEWS2_PRIORITY[s.level]!, s.total, ts, news2Message(s), news2Details(s)));
         next = { kind: 'active', alertId: cur.alertId, level: s.level, total: s.total };
-      } else if (rank(s.level) < rank(cur.level)) {
+      } else if (news2Rank(s.level) < news2Rank(cur.level)) {
         // Down only after the lower level held for deescalateMs: a score that flaps between two
         // levels must not page people every time it crosses.
         const since = cur.kind === 'active' && cur.lowerSince !== undefined ? cur.lowerSince : ts;
         if (ts - since >= cfg.deescalateMs) {
-          acc.take(life.reprioritize(acc.alerts, acc.ctx, cur.alertId, NEWS2_PRIORITY[s.level]!, s.total, ts, msg(), detailsOf()));
+          acc.take(life.reprioritize(acc.alerts, acc.ctx, cur.alertId, NEWS2_PRIORITY[s.level]!, s.total, ts, news2Message(s), news2Details(s)));
           next = { kind: 'active', alertId: cur.alertId, level: s.level, total: s.total };
         } else next = { kind: 'active', alertId: cur.alertId, level: cur.level, total: cur.total, lowerSince: since };
       } else {
-        if (s.total > cur.total) acc.take(life.worse(acc.alerts, acc.ctx, cur.alertId, s.total, ts, msg(), detailsOf()));
+        if (s.total > cur.total) acc.take(life.worse(acc.alerts, acc.ctx, cur.alertId, s.total, ts, news2Message(s), news2Details(s)));
         next = { kind: 'active', alertId: cur.alertId, level: cur.level, total: Math.max(cur.total, s.total) };
       }
       break;

@@ -163,9 +163,14 @@ export function silence(alerts: Alerts, ctx: Ctx, alertId: string, actor: string
  */
 export function tick(alerts: Alerts, ctx: Ctx, ts: number): Out {
   let out = alerts;
-  const events: AlertEvent[] = [];
+  let events: AlertEvent[] | null = null;
   const roles = ctx.cfg.escalation;
-  for (const a of Object.values(alerts)) {
+  // Runs before every reading: no allocation unless something is due (most patients have no
+  // open alert, most open alerts nothing due).
+  for (const id in alerts) {
+    const a = alerts[id]!;
+    if (a.silencedUntil === null && !(a.state === 'active' && a.priority === 'high' && !a.acked && a.escalationLevel < roles.length - 1 && a.lastEscalationTs + ctx.cfg.escalateAfterMs <= ts)) continue;
+    events ??= [];
     let cur = a;
     for (;;) {
       if (cur.silencedUntil !== null && ts >= cur.silencedUntil) cur = { ...cur, silencedUntil: null, lastEscalationTs: Math.max(cur.lastEscalationTs, cur.silencedUntil) };
@@ -178,5 +183,6 @@ export function tick(alerts: Alerts, ctx: Ctx, ts: number): Out {
     }
     if (cur !== a) out = put(out, cur);
   }
-  return { alerts: out, events };
+  return events === null ? { alerts, events: NO_EVENTS } : { alerts: out, events };
 }
+const NO_EVENTS: readonly AlertEvent[] = Object.freeze([]);
