@@ -131,14 +131,17 @@ async function main(argv: string[]): Promise<void> {
       const history = args.source === 'postgres' ? await openHistory(config, log) : null;
       const bar = new SingleBar({ format: 'replay |{bar}| {percentage}% {value}/{total} readings {speed}/s eta {eta_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 20 }, Presets.shades_classic);
       const t0 = performance.now();
+      let barStarted = false;
       try {
         const res = await runReplay(args, {
           config, codec: rt?.codec ?? localCodec(), log, book, kafka: rt?.kafka, topics: rt?.topics, pool: history?.pool, databaseUrl: history?.url,
           workers: a.workers ? int(a.workers, 'workers', 1) : undefined,
           progress: (done, total) => {
             const speed = Math.round(done / Math.max(0.001, (performance.now() - t0) / 1000)).toLocaleString('en');
-            if (done === 0) bar.start(Math.max(total, 1), 0, { speed });
-            else bar.update(done, { speed });
+            // The total can arrive after the first readings (PostgreSQL counts while streaming).
+            if (!barStarted) { barStarted = true; bar.start(Math.max(total, 1), done, { speed }); return; }
+            if (total > 0 && total !== bar.getTotal()) bar.setTotal(total);
+            bar.update(done, { speed });
           },
         });
         bar.stop();

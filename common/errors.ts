@@ -26,6 +26,8 @@ export const ERRORS = {
   GATEWAY_ERR_UNKNOWN_TYPE: { retriable: false, message: 'unknown message type' },
   GATEWAY_ERR_ORIGIN: { retriable: false, message: 'origin not allowed' },
   GATEWAY_ERR_RATE_LIMIT: { retriable: true, message: 'too many messages' },
+  // history
+  HISTORY_ERR_DECODE: { retriable: false, message: 'a history row could not be decoded' },
   // configuration and CLI
   CONFIG_ERR_INVALID: { retriable: false, message: 'invalid configuration' },
   CLI_ERR_USAGE: { retriable: false, message: 'invalid command line' },

@@ -18,7 +18,7 @@
  * several times faster than over interleaved patients (benchmarks/README.md).
  */
 import { applyAction, step, tickPatient, type PatientState } from '../processors/engine.ts';
-import type { RuleBook } from '../processors/rulebook.ts';
+import type { RuleBook, RuleSet } from '../processors/rulebook.ts';
 import type { AlertAction, AlertEvent, VitalsReading } from '../schemas/records.ts';
 import { partitionForWard } from '../schemas/topics.ts';
 
@@ -34,50 +34,83 @@ export interface PatientHistory {
 
 export const byTsSeq = (a: VitalsReading, b: VitalsReading): number => a.ts - b.ts || a.seq - b.seq || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0);
 
-export function replayPatient(h: PatientHistory, book: RuleBook): { events: AlertEvent[]; state: PatientState | undefined; applied: number } {
+/** A patient whose readings are applied; its final timers wait for the partition's watermark. */
+export interface PatientInProgress {
+  readonly patientId: string;
+  readonly state: PatientState | undefined;
+  readonly events: readonly AlertEvent[];
+  readonly applied: number;
+  /** Actions after the last reading, applied by `finishPatient`. */
+  readonly remainingActions: readonly AlertAction[];
+}
+
+/** The readings (and the actions between them) of one patient, without the final timers. */
+export function applyReadings(patientId: string, readings: readonly VitalsReading[], actions: readonly AlertAction[], book: RuleBook): PatientInProgress {
   let st: PatientState | undefined;
   const events: AlertEvent[] = [];
   let ai = 0;
   let applied = 0;
-  for (const r of h.readings) {
-    while (st && ai < h.actions.length && h.actions[ai]!.ts <= r.ts) {
-      const a = h.actions[ai++]!;
-      const out = applyAction(st, a, book.forPatient(st.wardId, st.patientId));
+  // The rule set of the patient's current ward (resolved again only when the ward changes).
+  let ward: string | undefined;
+  let rules: RuleSet | undefined;
+  const rulesFor = (wardId: string): RuleSet => (wardId === ward ? rules! : (rules = book.forPatient((ward = wardId), patientId)));
+  for (const r of readings) {
+    while (st && ai < actions.length && actions[ai]!.ts <= r.ts) {
+      const out = applyAction(st, actions[ai++]!, rulesFor(st.wardId));
       st = out.state;
       events.push(...out.events);
     }
-    const res = step(st, r, book.forPatient(r.wardId, r.patientId));
+    const res = step(st, r, rulesFor(r.wardId));
     if (res.verdict === 'duplicate' || res.verdict === 'stale') continue;
     applied++;
     st = res.state;
     events.push(...res.events);
   }
+  return { patientId, state: st, events, applied, remainingActions: actions.slice(ai) };
+}
+
+/** The actions after the last reading, then the timers due by the partition's final watermark. */
+export function finishPatient(p: PatientInProgress, endWatermark: number, book: RuleBook): { events: AlertEvent[]; state: PatientState | undefined; applied: number } {
+  let st = p.state;
+  const events = [...p.events];
   if (st) {
-    for (; ai < h.actions.length; ai++) {
-      const out = applyAction(st, h.actions[ai]!, book.forPatient(st.wardId, st.patientId));
+    for (const a of p.remainingActions) {
+      const out = applyAction(st, a, book.forPatient(st.wardId, st.patientId));
       st = out.state;
       events.push(...out.events);
     }
-    const t = tickPatient(st, h.endWatermark, book.forPatient(st.wardId, st.patientId));
+    const t = tickPatient(st, endWatermark, book.forPatient(st.wardId, st.patientId));
     st = t.state;
     events.push(...t.events);
   }
-  return { events, state: st, applied };
+  return { events, state: st, applied: p.applied };
+}
+
+export function replayPatient(h: PatientHistory, book: RuleBook): { events: AlertEvent[]; state: PatientState | undefined; applied: number } {
+  return finishPatient(applyReadings(h.patientId, h.readings, h.actions, book), h.endWatermark, book);
+}
+
+export interface PeriodOptions {
+  readonly actions: ReadonlyMap<string, readonly AlertAction[]>; readonly partitionMaxTs: ReadonlyMap<number, number>;
+  readonly partitions: number; readonly from: number; readonly to: number;
 }
 
 /**
- * One patient's readings (sorted) replayed for the period [from, to): timers run up to the final
+ * The end of one patient's replay for the period [from, to): timers run up to the final
  * watermark of the patient's Kafka partition (its newest reading minus the allowed lateness,
- * capped at `to`); only events inside the period are returned. Shared by the in-thread replay
- * and the worker threads.
+ * capped at `to`); only events inside the period are returned.
  */
-export function replayPeriod(readings: readonly VitalsReading[], o: {
-  readonly actions: ReadonlyMap<string, readonly AlertAction[]>; readonly partitionMaxTs: ReadonlyMap<number, number>;
-  readonly partitions: number; readonly from: number; readonly to: number;
-}, book: RuleBook): AlertEvent[] {
-  const first = readings[0]!;
-  const pmax = o.partitionMaxTs.get(partitionForWard(first.wardId, o.partitions)) ?? first.ts;
+export function finishPeriod(p: PatientInProgress, wardId: string, firstTs: number, o: Omit<PeriodOptions, 'actions'>, book: RuleBook): AlertEvent[] {
+  const pmax = o.partitionMaxTs.get(partitionForWard(wardId, o.partitions)) ?? firstTs;
   const endWatermark = Math.min(o.to, pmax - book.defaults.technical.allowedLatenessMs);
-  const out = replayPatient({ patientId: first.patientId, readings, actions: o.actions.get(first.patientId) ?? [], endWatermark }, book);
-  return out.events.filter((e) => e.eventTs >= o.from && e.eventTs < o.to);
+  return finishPatient(p, endWatermark, book).events.filter((e) => e.eventTs >= o.from && e.eventTs < o.to);
+}
+
+/**
+ * One patient's readings (sorted) replayed for the period [from, to). Shared by the in-thread
+ * replay and the worker threads.
+ */
+export function replayPeriod(readings: readonly VitalsReading[], o: PeriodOptions, book: RuleBook): AlertEvent[] {
+  const first = readings[0]!;
+  return finishPeriod(applyReadings(first.patientId, readings, o.actions.get(first.patientId) ?? [], book), first.wardId, first.ts, o, book);
 }

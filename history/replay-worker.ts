@@ -24,7 +24,7 @@ interface Common {
   readonly from: number; readonly to: number; readonly partitions: number; readonly actions: readonly [string, AlertAction[]][];
 }
 export type WorkerInput = Common & (
-  | { readonly source: 'postgres'; readonly url: string; readonly where: string; readonly params: readonly unknown[]; readonly partitionMaxTs: readonly [number, number][] }
+  | { readonly source: 'postgres'; readonly url: string; readonly where: string; readonly partitionMaxTs: readonly [number, number][] }
   | { readonly source: 'kafka'; readonly brokers: readonly string[]; readonly topicPrefix: string; readonly schemaRegistryUrl: string | null; readonly args: ReplayArgs; readonly kafkaPartitions: readonly number[] }
 );
 export type WorkerOutput =
@@ -51,7 +51,7 @@ async function run(w: WorkerInput): Promise<void> {
     await client.connect();
     try {
       const where = `${w.where} AND (hashtext(patient_id) & 2147483647) % ${w.shards} = ${w.shard}`;
-      for await (const rs of streamPatients(client, where, w.params)) one(rs, maxTs);
+      for await (const rs of streamPatients(client, where, () => {})) one(rs, maxTs);
     } finally { await client.end(); }
   } else if (w.kafkaPartitions.length) {
     const kafka = createKafka(w.brokers, `wardstream-replay-${w.shard}`);

@@ -16,7 +16,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Kafka } from 'kafkajs';
-import type pg from 'pg';
+import pg from 'pg';
 import type { Config } from '../common/config.ts';
 import { WardstreamError } from '../common/errors.ts';
 import { createProducer, readRange, sendChunked, whenReady, type Message } from '../common/kafka.ts';
@@ -25,8 +25,10 @@ import type { RuleBook } from '../processors/rulebook.ts';
 import type { Codec } from '../schemas/codec.ts';
 import type { AlertAction, AlertEvent, Acvpu, VitalsReading } from '../schemas/records.ts';
 import { partitionForWard, type Topics } from '../schemas/topics.ts';
+import { to as copyTo } from 'pg-copy-streams';
+import { VITALS_COPY_COLUMNS, VitalsCopyDecoder } from './copy-binary.ts';
 import type { ReplayArgs } from './replay-args.ts';
-import { byTsSeq, replayPeriod } from './replay-core.ts';
+import { applyReadings, byTsSeq, finishPeriod, type PatientInProgress } from './replay-core.ts';
 import type { WorkerInput, WorkerOutput } from './replay-worker.ts';
 import { buildReport, downsample, eventOrder, spansOf, type ReplayReport, type Timeline } from './report.ts';
 
@@ -52,20 +54,28 @@ export interface ReplayDeps {
 
 export interface ReplayResult { readonly report: ReplayReport; readonly proposed: readonly AlertEvent[]; readonly current: readonly AlertEvent[] }
 
-interface Source {
+/** What a source knows about the whole range; PostgreSQL finds it while the readings stream. */
+interface SourceMeta {
   readonly total: number;
+  readonly wardsSeen: ReadonlySet<string>;
+  /** Newest reading per Kafka partition within the range (all wards of it). */
+  readonly partitionMaxTs: ReadonlyMap<number, number>;
+  /** The alerts actually raised in the period. */
+  readonly current: readonly AlertEvent[];
+}
+
+interface Source {
+  readonly meta: Promise<SourceMeta>;
   /** PostgreSQL only: the filter, so that worker threads can read shards of the patients. */
-  readonly shardable?: { readonly where: string; readonly params: readonly unknown[] };
+  readonly shardable?: { readonly where: string };
   /** Kafka in worker threads: the partitions to share out (readings are read by the workers). */
   readonly kafkaScope?: readonly number[];
-  readonly wardsSeen: ReadonlySet<string>;
   /** Per patient, in patient order: readings sorted by (ts, seq). */
   patients(): AsyncIterable<VitalsReading[]>;
   readonly actions: ReadonlyMap<string, AlertAction[]>;
-  /** Newest reading per Kafka partition within the range (all wards of it). */
-  readonly partitionMaxTs: ReadonlyMap<number, number>;
-  readonly current: readonly AlertEvent[];
   readingsOf(patientIds: readonly string[]): Promise<Map<string, VitalsReading[]>>;
+  /** Releases what the source holds if patients() is not (fully) consumed. */
+  close?(): Promise<void>;
 }
 
 const usage = (msg: string): never => { throw new WardstreamError('CLI_ERR_USAGE', msg); };
@@ -76,19 +86,6 @@ function checkWards(args: ReplayArgs, seen: ReadonlySet<string>): void {
 }
 
 // ------------------------------------------------------------------------- PostgreSQL
-
-// Times as float8 epoch ms (date_part is several times cheaper than numeric extract, and pg
-// parses a float faster than a timestamp); rounded back to whole ms below.
-const COLS = `patient_id, ward_id, bed, device_id, seq, date_part('epoch', ts) * 1000, date_part('epoch', received_at) * 1000,
-  heart_rate, spo2, resp_rate, systolic_bp, diastolic_bp, temperature, consciousness, on_oxygen, correlation_id`;
-
-function rowToReading(r: unknown[]): VitalsReading {
-  return {
-    patientId: r[0] as string, wardId: r[1] as string, bed: r[2] as string | null, deviceId: r[3] as string, seq: Number(r[4]) /* int8: a string where no type parser is set (worker threads) */, ts: Math.round(r[5] as number), receivedAt: Math.round(r[6] as number),
-    heartRate: r[7] as number | null, spo2: r[8] as number | null, respRate: r[9] as number | null, systolicBp: r[10] as number | null, diastolicBp: r[11] as number | null,
-    temperature: r[12] as number | null, consciousness: r[13] as Acvpu | null, onOxygen: r[14] as boolean | null, correlationId: r[15] as string,
-  };
-}
 
 function rowToAlert(x: Record<string, unknown>): AlertEvent {
   const ms = (d: unknown) => (d === null ? null : (d as Date).getTime());
@@ -102,82 +99,128 @@ function rowToAlert(x: Record<string, unknown>): AlertEvent {
 }
 
 /**
- * One patient's readings at a time, in primary-key order, through a server-side cursor on
- * `client` (a read-only transaction of its own). Used in-process and by replay workers.
+ * One patient's readings at a time, in primary-key order, streamed with binary COPY on `client`
+ * (a read-only transaction of its own; history/copy-binary.ts decodes). `where` is SQL with
+ * literals only: COPY takes no bind parameters. Used in-process and by replay workers. Flow
+ * control is TCP's: PostgreSQL produces rows on its core while the engine runs on this one, and
+ * waits when this side falls behind. If the consumer stops early, `discard` is called: the
+ * connection is mid-COPY and must not be reused.
  */
-export async function* streamPatients(client: pg.ClientBase, where: string, params: readonly unknown[]): AsyncGenerator<VitalsReading[]> {
+export async function* streamPatients(client: pg.ClientBase, where: string, discard: () => void): AsyncGenerator<VitalsReading[]> {
+  let finished = false;
   try {
     await client.query('BEGIN READ ONLY');
-    await client.query({ text: `DECLARE replay_cursor NO SCROLL CURSOR FOR SELECT ${COLS} FROM vitals WHERE ${where} ORDER BY patient_id, ts, device_id, seq`, values: [...params] });
+    // Walk the primary key (patient_id, ts, device_id, seq), which is the order needed, rather
+    // than sort the range: a sort delays the first patient until the whole range is read (and
+    // spills to disk for weeks of history); the index delivers patients as it goes.
+    await client.query('SET LOCAL enable_sort = off');
+    const stream = client.query(copyTo(`COPY (SELECT ${VITALS_COPY_COLUMNS} FROM vitals WHERE ${where} ORDER BY patient_id, ts, device_id, seq) TO STDOUT (FORMAT binary)`));
+    const decoder = new VitalsCopyDecoder();
     let group: VitalsReading[] = [];
-    // The next chunk is fetched while this one is replayed: PostgreSQL and the engine run on
-    // different cores instead of taking turns.
-    const fetch = () => client.query({ text: `FETCH ${FETCH_ROWS} FROM replay_cursor`, rowMode: 'array' });
-    let next = fetch();
-    for (;;) {
-      const res = await next;
-      const more = res.rows.length === FETCH_ROWS;
-      if (more) next = fetch();
-      for (const row of res.rows as unknown[][]) {
-        const r = rowToReading(row);
+    for await (const chunk of stream) {
+      for (const r of decoder.push(chunk as Buffer)) {
         if (group.length && group[0]!.patientId !== r.patientId) { yield group; group = []; }
         group.push(r);
       }
-      if (!more) break;
     }
+    decoder.end();
     if (group.length) yield group;
     await client.query('COMMIT');
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
+    finished = true;
+  } finally {
+    if (!finished) discard();
   }
 }
 
-async function postgresSource(pool: pg.Pool, args: ReplayArgs, partitions: number): Promise<Source> {
+/** SQL literals for the replay filters (COPY cannot take bind parameters). */
+function literalWhere(args: ReplayArgs, extraPatients?: readonly string[]): string {
+  const start = Math.trunc(args.from - args.warmupMs), end = Math.trunc(args.to);
+  const list = (xs: readonly string[]) => `ARRAY[${xs.map((x) => pg.escapeLiteral(x)).join(', ')}]::text[]`;
+  const f = [`ts >= to_timestamp(${start} / 1000.0)`, `ts < to_timestamp(${end} / 1000.0)`];
+  if (args.wards.length) f.push(`ward_id = ANY(${list(args.wards)})`);
+  if (args.patients.length) f.push(`patient_id = ANY(${list(args.patients)})`);
+  if (extraPatients) f.push(`patient_id = ANY(${list(extraPatients)})`);
+  return f.join(' AND ');
+}
+
+async function postgresSource(pool: pg.Pool, args: ReplayArgs, partitions: number, inThread: boolean): Promise<Source> {
   const start = args.from - args.warmupMs;
   const filters: string[] = ['ts >= to_timestamp($1 / 1000.0)', 'ts < to_timestamp($2 / 1000.0)'];
   const params: unknown[] = [start, args.to];
   if (args.wards.length) { params.push(args.wards); filters.push(`ward_id = ANY($${params.length})`); }
   if (args.patients.length) { params.push(args.patients); filters.push(`patient_id = ANY($${params.length})`); }
   const where = filters.join(' AND ');
-  // Newest reading per ward in range: the live partitions' final watermarks (all patients).
-  const perWard = await pool.query<{ ward_id: string; max: number }>(
-    'SELECT ward_id, (extract(epoch FROM max(ts)) * 1000)::bigint AS max FROM vitals WHERE ts >= to_timestamp($1 / 1000.0) AND ts < to_timestamp($2 / 1000.0) GROUP BY ward_id', [start, args.to]);
-  const wardsSeen = new Set(perWard.rows.map((r) => r.ward_id));
-  checkWards(args, wardsSeen);
-  const partitionMaxTs = new Map<number, number>();
-  for (const r of perWard.rows) { const p = partitionForWard(r.ward_id, partitions); partitionMaxTs.set(p, Math.max(partitionMaxTs.get(p) ?? 0, r.max)); }
-  const total = Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM vitals WHERE ${where}`, params)).rows[0]!.n);
+  // The readings' cursor is opened first, on a connection of its own: PostgreSQL sorts (or
+  // walks the index) for it while the small queries below run, instead of after them. The
+  // first patient is fetched now and handed out by patients().
+  // (Worker threads open cursors of their own: history/replay-worker.ts.)
+  const copyWhere = literalWhere(args);
+  const cursorClient = inThread ? await pool.connect() : null;
+  let released = false;
+  const release = (broken?: Error) => { if (!released) { released = true; cursorClient?.release(broken); } };
+  const stream = cursorClient ? streamPatients(cursorClient, copyWhere, () => release(new Error('replay stream abandoned mid-COPY'))) : (async function* (): AsyncGenerator<VitalsReading[]> {})();
+  const first = stream.next();
+  first.catch(() => {}); // observed by patients(), or dropped by close()
+  try {
+    const aFilters = ['ts >= to_timestamp($1 / 1000.0)', 'ts < to_timestamp($2 / 1000.0)'];
+    const aParams: unknown[] = [start, args.to];
+    if (args.wards.length) { aParams.push(args.wards); aFilters.push(`ward_id = ANY($${aParams.length})`); }
+    if (args.patients.length) { aParams.push(args.patients); aFilters.push(`patient_id = ANY($${aParams.length})`); }
+    // Not awaited: one scan for the newest reading per ward in range (the live partitions' final
+    // watermarks, all patients), the number of readings (the filtered ones) and the live alerts
+    // of the period. Only the final timers of each patient need it (runReplay holds them back
+    // until it arrives), so the readings do not wait for a scan of the whole range.
+    const selected = filters.slice(2);
+    const meta = (async (): Promise<SourceMeta> => {
+      const [perWard, cur] = await Promise.all([
+        pool.query<{ ward_id: string; max: number; n: string }>(
+          `SELECT ward_id, (extract(epoch FROM max(ts)) * 1000)::bigint AS max, count(*) ${selected.length ? `FILTER (WHERE ${selected.join(' AND ')})` : ''} AS n
+           FROM vitals WHERE ts >= to_timestamp($1 / 1000.0) AND ts < to_timestamp($2 / 1000.0) GROUP BY ward_id`, params),
+        pool.query(`SELECT * FROM alert_events WHERE ${['event_ts >= to_timestamp($1 / 1000.0)', 'event_ts < to_timestamp($2 / 1000.0)', ...aFilters.slice(2)].join(' AND ')}`, [args.from, args.to, ...aParams.slice(2)]),
+      ]);
+      const wardsSeen = new Set(perWard.rows.map((r) => r.ward_id));
+      const partitionMaxTs = new Map<number, number>();
+      for (const r of perWard.rows) { const p = partitionForWard(r.ward_id, partitions); partitionMaxTs.set(p, Math.max(partitionMaxTs.get(p) ?? 0, Number(r.max))); }
+      return { wardsSeen, partitionMaxTs, total: perWard.rows.reduce((a, r) => a + Number(r.n), 0), current: cur.rows.map(rowToAlert) };
+    })();
+    meta.catch(() => {}); // awaited by runReplay
 
-  const aFilters = ['ts >= to_timestamp($1 / 1000.0)', 'ts < to_timestamp($2 / 1000.0)'];
-  const aParams: unknown[] = [start, args.to];
-  if (args.wards.length) { aParams.push(args.wards); aFilters.push(`ward_id = ANY($${aParams.length})`); }
-  if (args.patients.length) { aParams.push(args.patients); aFilters.push(`patient_id = ANY($${aParams.length})`); }
-  const acts = await pool.query(`SELECT action_id, alert_id, patient_id, ward_id, action, duration_ms, user_id, role, (extract(epoch FROM ts) * 1000)::bigint AS ts FROM alert_actions WHERE ${aFilters.join(' AND ')} ORDER BY ts, action_id`, aParams);
-  const actions = new Map<string, AlertAction[]>();
-  for (const x of acts.rows) {
-    const a: AlertAction = { actionId: x.action_id, alertId: x.alert_id, patientId: x.patient_id, wardId: x.ward_id, action: x.action, durationMs: x.duration_ms, user: x.user_id, role: x.role, ts: x.ts };
-    const l = actions.get(a.patientId);
-    if (l) l.push(a); else actions.set(a.patientId, [a]);
-  }
-  const cFilters = ['event_ts >= to_timestamp($1 / 1000.0)', 'event_ts < to_timestamp($2 / 1000.0)', ...aFilters.slice(2)];
-  const cur = await pool.query(`SELECT * FROM alert_events WHERE ${cFilters.join(' AND ')}`, [args.from, args.to, ...aParams.slice(2)]);
-  const current = cur.rows.map(rowToAlert);
+    const acts = await pool.query(`SELECT action_id, alert_id, patient_id, ward_id, action, duration_ms, user_id, role, (extract(epoch FROM ts) * 1000)::bigint AS ts FROM alert_actions WHERE ${aFilters.join(' AND ')} ORDER BY ts, action_id`, aParams);
+    const actions = new Map<string, AlertAction[]>();
+    for (const x of acts.rows) {
+      const a: AlertAction = { actionId: x.action_id, alertId: x.alert_id, patientId: x.patient_id, wardId: x.ward_id, action: x.action, durationMs: x.duration_ms, user: x.user_id, role: x.role, ts: Number(x.ts) };
+      const l = actions.get(a.patientId);
+      if (l) l.push(a); else actions.set(a.patientId, [a]);
+    }
 
-  return {
-    total, wardsSeen, actions, partitionMaxTs, current,
-    shardable: { where, params },
-    async *patients() {
-      const client = await pool.connect();
-      try { yield* streamPatients(client, where, params); } finally { client.release(); }
-    },
+    return {
+      meta, actions,
+      shardable: { where: copyWhere },
+      async *patients() {
+        try {
+          const r = await first;
+          if (r.done) return;
+          yield r.value;
+          yield* stream;
+        } finally { await stream.return(undefined); release(); }
+      },
+      close: async () => { await stream.return(undefined).catch(() => {}); release(); await meta.catch(() => {}); },
     async readingsOf(ids) {
-      const res = await pool.query({ text: `SELECT ${COLS} FROM vitals WHERE ${where} AND patient_id = ANY($${params.length + 1}) ORDER BY patient_id, ts, device_id, seq`, values: [...params, ids], rowMode: 'array' });
+      const client = await pool.connect();
+      let ok = false;
       const out = new Map<string, VitalsReading[]>();
-      for (const row of res.rows as unknown[][]) { const r = rowToReading(row); const l = out.get(r.patientId); if (l) l.push(r); else out.set(r.patientId, [r]); }
+      try {
+        for await (const rs of streamPatients(client, literalWhere(args, ids), () => {})) out.set(rs[0]!.patientId, rs);
+        ok = true;
+      } finally { client.release(ok ? undefined : new Error('replay query abandoned')); }
       return out;
     },
-  };
+    };
+  } catch (e) {
+    await stream.return(undefined).catch(() => {});
+    release();
+    throw e;
+  }
 }
 
 // ------------------------------------------------------------------------- Kafka
@@ -254,7 +297,7 @@ async function kafkaSource(kafka: Kafka, topics: Topics, codec: Codec, args: Rep
       for (const x of a) if (!scope || scope.has(x.partition)) total += Math.max(0, Number(b.find((y) => y.partition === x.partition)!.offset) - Number(x.offset));
     } finally { await admin.disconnect(); }
     return {
-      total, wardsSeen: new Set(), actions, partitionMaxTs: new Map(), current, kafkaScope: [...(scope ?? Array.from({ length: partitions }, (_, i) => i))],
+      meta: Promise.resolve({ total, wardsSeen: new Set<string>(), partitionMaxTs: new Map<number, number>(), current }), actions, kafkaScope: [...(scope ?? Array.from({ length: partitions }, (_, i) => i))],
       async *patients() { /* read by workers */ },
       async readingsOf(ids) {
         const want = new Set(ids);
@@ -265,7 +308,7 @@ async function kafkaSource(kafka: Kafka, topics: Topics, codec: Codec, args: Rep
   }
   const v = await readKafkaVitals(kafka, topics, codec, args, scope, log);
   return {
-    total: v.total, wardsSeen: v.wardsSeen, actions, partitionMaxTs: v.partitionMaxTs, current,
+    meta: Promise.resolve({ total: v.total, wardsSeen: v.wardsSeen, partitionMaxTs: v.partitionMaxTs, current }), actions,
     async *patients() {
       for (const id of [...v.byPatient.keys()].sort()) yield v.byPatient.get(id)!.sort(byTsSeq);
     },
@@ -281,44 +324,71 @@ export async function runReplay(args: ReplayArgs, d: ReplayDeps): Promise<Replay
   // on these 2 cores one thread was faster than two for both sources (benchmarks/README.md).
   const workers = Math.max(1, Math.floor(d.workers ?? Math.min(4, os.availableParallelism() - 1)));
   let src: Source;
+  const pgWorkers = workers > 1 && !!d.databaseUrl && !!d.book.text;
   if (args.source === 'postgres') {
     if (!d.pool) throw new WardstreamError('CONFIG_ERR_INVALID', 'replay from postgres needs a database (DATABASE_URL or the embedded one)');
-    src = await postgresSource(d.pool, args, partitions);
+    src = await postgresSource(d.pool, args, partitions, !pgWorkers);
   } else {
     if (!d.kafka || !d.topics) throw new WardstreamError('CONFIG_ERR_INVALID', 'replay from kafka needs KAFKA_BROKERS');
     src = await kafkaSource(d.kafka, d.topics, d.codec, args, partitions, d.log, workers > 1 && !!d.config.kafkaBrokers && !!d.book.text);
   }
-  if (!src.kafkaScope) checkWards(args, src.wardsSeen);
+  try {
+    return await replayFrom(src, args, d, workers, pgWorkers, partitions);
+  } finally { await src.close?.(); }
+}
+
+async function replayFrom(src: Source, args: ReplayArgs, d: ReplayDeps, workers: number, pgWorkers: boolean, partitions: number): Promise<ReplayResult> {
   const proposed: AlertEvent[] = [];
   let done = 0;
   let patients = 0;
   let lastReport = 0;
-  d.progress?.(0, src.total);
-  if ((workers > 1 && src.shardable && d.databaseUrl && d.book.text) || src.kafkaScope) {
-    const r = await inWorkers(workers, src, args, d, partitions, (n) => d.progress?.(n, src.total));
+  let meta: SourceMeta;
+  if ((pgWorkers && src.shardable) || src.kafkaScope) {
+    meta = await src.meta;
+    if (!src.kafkaScope) checkWards(args, meta.wardsSeen);
+    d.progress?.(0, meta.total);
+    const r = await inWorkers(workers, src, meta, args, d, partitions, (n) => d.progress?.(n, meta.total));
     if (src.kafkaScope) checkWards(args, r.wardsSeen);
     proposed.push(...r.events);
     done = r.readings;
     patients = r.patients;
-  } else for await (const readings of src.patients()) {
-    proposed.push(...replayPeriod(readings, { actions: src.actions, partitionMaxTs: src.partitionMaxTs, partitions, from: args.from, to: args.to }, d.book));
-    done += readings.length;
-    patients++;
-    if (done - lastReport >= 50_000) { lastReport = done; d.progress?.(done, src.total); }
+  } else {
+    // Patients are replayed as they stream in; their final timers need the partitions' last
+    // watermarks (meta), which PostgreSQL computes meanwhile: until then they wait here.
+    let known: SourceMeta | null = null;
+    const waiting: { p: PatientInProgress; wardId: string; firstTs: number }[] = [];
+    const finish = (w: { p: PatientInProgress; wardId: string; firstTs: number }, m: SourceMeta) =>
+      finishPeriod(w.p, w.wardId, w.firstTs, { partitionMaxTs: m.partitionMaxTs, partitions, from: args.from, to: args.to }, d.book);
+    void src.meta.then((m) => {
+      known = m;
+      d.progress?.(done, m.total);
+    }, () => {});
+    d.progress?.(0, 0);
+    for await (const readings of src.patients()) {
+      const first = readings[0]!;
+      const w = { p: applyReadings(first.patientId, readings, src.actions.get(first.patientId) ?? [], d.book), wardId: first.wardId, firstTs: first.ts };
+      if (known) proposed.push(...finish(w, known)); else waiting.push(w);
+      done += readings.length;
+      patients++;
+      if (done - lastReport >= 50_000) { lastReport = done; d.progress?.(done, known ? (known as SourceMeta).total : 0); }
+    }
+    meta = await src.meta;
+    checkWards(args, meta.wardsSeen);
+    for (const w of waiting) proposed.push(...finish(w, meta));
   }
-  d.progress?.(done, src.total);
+  d.progress?.(done, meta.total);
   proposed.sort(eventOrder);
 
   // Timelines for the patients where current and proposed differ most.
-  const pre = buildReport({ name: args.name, source: args.source, from: args.from, to: args.to, wards: args.wards, patients, readings: done, current: src.current, proposed, proposedVersion: d.book.version });
+  const pre = buildReport({ name: args.name, source: args.source, from: args.from, to: args.to, wards: args.wards, patients, readings: done, current: meta.current, proposed, proposedVersion: d.book.version });
   const score = new Map<string, number>();
   for (const i of pre.diff.items) score.set(i.patientId, (score.get(i.patientId) ?? 0) + 10);
-  for (const s of [...spansOf(src.current), ...spansOf(proposed)]) score.set(s.patientId, (score.get(s.patientId) ?? 0) + 1);
+  for (const s of [...spansOf(meta.current), ...spansOf(proposed)]) score.set(s.patientId, (score.get(s.patientId) ?? 0) + 1);
   const chosen = [...score].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, args.timelines).map(([id]) => id);
   let timelines: Timeline[] = [];
   if (chosen.length) {
     const rs = await src.readingsOf(chosen);
-    const cur = spansOf(src.current);
+    const cur = spansOf(meta.current);
     const prop = spansOf(proposed);
     timelines = chosen.map((id) => ({
       patientId: id,
@@ -327,11 +397,11 @@ export async function runReplay(args: ReplayArgs, d: ReplayDeps): Promise<Replay
     }));
   }
   const report = { ...pre, timelines };
-  return { report, proposed, current: [...src.current].sort(eventOrder) };
+  return { report, proposed, current: [...meta.current].sort(eventOrder) };
 }
 
 /** Shards the patients over worker threads (history/replay-worker.ts) and merges their events. */
-async function inWorkers(n: number, src: Source, args: ReplayArgs, d: ReplayDeps, partitions: number, progress: (done: number) => void): Promise<{ events: AlertEvent[]; readings: number; patients: number; wardsSeen: Set<string> }> {
+async function inWorkers(n: number, src: Source, meta: SourceMeta, args: ReplayArgs, d: ReplayDeps, partitions: number, progress: (done: number) => void): Promise<{ events: AlertEvent[]; readings: number; patients: number; wardsSeen: Set<string> }> {
   const done = new Array<number>(n).fill(0);
   // Workers do not inherit the TypeScript loader: a small bootstrap registers tsx's ESM hooks
   // in the worker first, then loads the worker module.
@@ -341,7 +411,7 @@ async function inWorkers(n: number, src: Source, args: ReplayArgs, d: ReplayDeps
     const common = { shard, shards: n, ruleText: d.book.text, ruleVersion: d.book.version, from: args.from, to: args.to, partitions, actions: [...src.actions] };
     const input: WorkerInput = scope
       ? { ...common, source: 'kafka', brokers: d.config.kafkaBrokers!, topicPrefix: d.config.kafkaTopicPrefix, schemaRegistryUrl: d.config.schemaRegistryUrl, args, kafkaPartitions: scope.filter((_, i) => i % n === shard) }
-      : { ...common, source: 'postgres', url: d.databaseUrl!, where: src.shardable!.where, params: src.shardable!.params, partitionMaxTs: [...src.partitionMaxTs] };
+      : { ...common, source: 'postgres', url: d.databaseUrl!, where: src.shardable!.where, partitionMaxTs: [...meta.partitionMaxTs] };
     const w = new Worker(bootstrap, { eval: true, workerData: input });
     w.on('message', (m: WorkerOutput) => {
       if (m.type === 'progress') { done[shard] = m.done; progress(done.reduce((a, b) => a + b, 0)); }
