@@ -1,7 +1,7 @@
 /**
  * A replay worker thread: a shard of the history, run through the engine.
  *  - postgres: the patients with hashtext(patient_id) mod shards = shard, through its own
- *    connection and cursor;
+ *    connection and binary COPY stream;
  *  - kafka: a share of the `vitals` partitions (a ward, hence a patient, lives in one), read
  *    with its own client and consumer.
  * Patients are independent in the engine, so shards need no coordination; the parent merges and

@@ -3,8 +3,8 @@
  * engine and compare with what was actually raised.
  *
  * Sources:
- *   postgres  the sink's tables; readings stream through a server-side cursor in primary-key
- *             order (patient, ts), so memory holds one patient at a time
+ *   postgres  the sink's tables; readings stream as binary COPY in primary-key order
+ *             (patient, ts), so memory holds one patient at a time
  *   kafka     the `vitals` topic by offsets-for-times (record timestamps are device times),
  *             widened by 5 min for late records and filtered on decoded times; readings are
  *             grouped per patient in memory (fine for days of a few wards; use postgres for
@@ -150,15 +150,14 @@ async function postgresSource(pool: pg.Pool, args: ReplayArgs, partitions: numbe
   if (args.wards.length) { params.push(args.wards); filters.push(`ward_id = ANY($${params.length})`); }
   if (args.patients.length) { params.push(args.patients); filters.push(`patient_id = ANY($${params.length})`); }
   const where = filters.join(' AND ');
-  // The readings' cursor is opened first, on a connection of its own: PostgreSQL sorts (or
-  // walks the index) for it while the small queries below run, instead of after them. The
-  // first patient is fetched now and handed out by patients().
-  // (Worker threads open cursors of their own: history/replay-worker.ts.)
+  // The readings' stream is opened first, on a connection of its own, so that PostgreSQL
+  // walks the index while the small queries below run; the first patient is fetched now and
+  // handed out by patients(). (Worker threads open streams of their own: replay-worker.ts.)
   const copyWhere = literalWhere(args);
-  const cursorClient = inThread ? await pool.connect() : null;
+  const streamClient = inThread ? await pool.connect() : null;
   let released = false;
-  const release = (broken?: Error) => { if (!released) { released = true; cursorClient?.release(broken); } };
-  const stream = cursorClient ? streamPatients(cursorClient, copyWhere, () => release(new Error('replay stream abandoned mid-COPY'))) : (async function* (): AsyncGenerator<VitalsReading[]> {})();
+  const release = (broken?: Error) => { if (!released) { released = true; streamClient?.release(broken); } };
+  const stream = streamClient ? streamPatients(streamClient, copyWhere, () => release(new Error('replay stream abandoned mid-COPY'))) : (async function* (): AsyncGenerator<VitalsReading[]> {})();
   const first = stream.next();
   first.catch(() => {}); // observed by patients(), or dropped by close()
   try {
