@@ -375,7 +375,7 @@ export async function startGateway(o: {
   const port = uWS.us_socket_local_port(listenSocket);
 
   // patient-status → snapshot cache (compacted topic, read from the beginning).
-  const statusConsumer = o.kafka.consumer({ groupId: `${config.kafkaTopicPrefix}wardstream-gateway-status-${o.instanceId ?? randomUUID()}`, maxWaitTimeInMs: 100 });
+  const statusConsumer = o.kafka.consumer({ groupId: `${config.kafkaTopicPrefix}wardstream-gateway-status-${o.instanceId ?? randomUUID()}`, maxWaitTimeInMs: 500 });
   await statusConsumer.connect();
   await statusConsumer.subscribe({ topic: topics.patientStatus, fromBeginning: true });
   await statusConsumer.run({
@@ -393,7 +393,10 @@ export async function startGateway(o: {
   });
 
   // Kafka → ward topics.
-  const consumer = o.kafka.consumer({ groupId: `${config.kafkaTopicPrefix}wardstream-gateway-${o.instanceId ?? randomUUID()}`, maxWaitTimeInMs: 10, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+  // A fetch returns as soon as a record arrives, so the wait only bounds idle polling: 10 ms
+  // here cost ~8 % of a core in an idle gateway, with the same delivery latency (A/B in
+  // benchmarks/README.md §7).
+  const consumer = o.kafka.consumer({ groupId: `${config.kafkaTopicPrefix}wardstream-gateway-${o.instanceId ?? randomUUID()}`, maxWaitTimeInMs: 500, sessionTimeout: 10_000, heartbeatInterval: 1000 });
   await consumer.connect();
   await consumer.subscribe({ topics: [topics.vitals, topics.alerts], fromBeginning: false });
   // Start RESUME_WINDOW_MS back, so a client resuming from another (or a restarted) gateway
