@@ -69,9 +69,12 @@ export function alertIdOf(patientId: string, ruleId: string, onset: number): str
   return createHash('sha256').update(`${patientId}|${ruleId}|${onset}`).digest('base64url').slice(0, 22);
 }
 
+/** The most common outcome of all (a normal value of a normal episode), shared: no allocation. */
+const STAY_NORMAL: StepOut<'normal'> = Object.freeze({ next: NORMAL });
+
 const STEPS: { readonly [K in EpisodeKind]: Step<K> } = {
   normal: (_s, v, ts, rule, pid) => {
-    if (!breached(rule, v)) return { next: NORMAL };
+    if (!breached(rule, v)) return STAY_NORMAL;
     if (rule.sustainMs <= 0) {
       const out = STEPS.pending({ kind: 'pending', since: ts, worst: v }, v, ts, rule, pid);
       return { next: out.next, phase: out.phase };
@@ -238,6 +241,14 @@ function metaOfTrend(r: TrendRule) {
   return m;
 }
 
+/** The metadata of every condition rule of a rule set, looked up once per reading rather than once per rule. */
+const metasByRuleSet = new WeakMap<RuleSet, { thresholds: ConditionMeta[]; trends: ReturnType<typeof metaOfTrend>[] }>();
+function metasOf(rules: RuleSet) {
+  let m = metasByRuleSet.get(rules);
+  if (!m) metasByRuleSet.set(rules, (m = { thresholds: rules.thresholds.map(metaOfThreshold), trends: rules.trends.map(metaOfTrend) }));
+  return m;
+}
+
 function runCondition(acc: Acc, cond: Condition, meta: ConditionMeta, cur: EpisodeState, v: number, ts: number, current: number): EpisodeState {
   const out = stepEpisode(cur, v, ts, cond, acc.ctx.patientId);
   const next = out.next;
@@ -343,21 +354,24 @@ export function step(prev: PatientState | undefined, r: VitalsReading, rules: Ru
 
   // Threshold rules.
   let episodes: Record<string, EpisodeState> | null = null;
-  for (const rule of rules.thresholds) {
+  const metas = metasOf(rules);
+  for (let i = 0; i < rules.thresholds.length; i++) {
+    const rule = rules.thresholds[i]!;
     const v = accepted[rule.parameter];
     if (v === undefined) continue;
     const cur = acc.st.episodes[rule.id] ?? NORMAL;
-    const next = runCondition(acc, rule, metaOfThreshold(rule), cur, v, ts, v);
+    const next = runCondition(acc, rule, metas.thresholds[i]!, cur, v, ts, v);
     if (next !== cur) (episodes ??= { ...acc.st.episodes })[rule.id] = next;
   }
 
   // Trend rules: change against the extreme of the window (max for falls, min for rises),
   // kept as 10 buckets of min/max per window.
   let buckets: Record<string, readonly Bucket[]> | null = null;
-  for (const rule of rules.trends) {
+  for (let i = 0; i < rules.trends.length; i++) {
+    const rule = rules.trends[i]!;
     const v = accepted[rule.parameter];
     if (v === undefined) continue;
-    const m = metaOfTrend(rule);
+    const m = metas.trends[i]!;
     const bt = ts - (ts % m.width);
     const prevB = acc.st.buckets[rule.id] ?? [];
     let ref = v;
