@@ -2,7 +2,8 @@
  * `npm run bench [-- --quick]`: every benchmark in one run, both sides of each comparison on
  * this machine: ingest (vs a naive bridge), end-to-end latency, alarm fatigue (vs naive
  * thresholds), processor throughput and restore, history (sink, replay, query), gateway
- * connections (uWebSockets.js vs ws), and (full mode) the Kafka client comparison. Starts its own Kafka (unless KAFKA_BROKERS) and Mosquitto. Writes
+ * connections (uWebSockets.js vs ws; full mode: vs Centrifugo too), and (full mode) the Kafka
+ * Streams peer and the Kafka client comparison. Starts its own Kafka (unless KAFKA_BROKERS) and Mosquitto. Writes
  * benchmarks/results/<name>.json, .md and .svg charts; benchmarks/README.md explains them.
  */
 import { execFileSync } from 'node:child_process';
@@ -55,7 +56,7 @@ try {
   execFileSync(process.execPath, ['--import', 'tsx', 'benchmarks/processor.ts', '--out', out, '--brokers', brokers, ...(quick ? ['--readings', '40000', '--patients', '2000'] : ['--readings', '1000000', '--patients', '10000'])], { stdio: ['ignore', 'inherit', 'inherit'] });
   console.error('== history (sink, replay, query)');
   execFileSync(process.execPath, ['--import', 'tsx', 'benchmarks/history.ts', '--out', out, '--brokers', brokers, ...(quick ? ['--quick'] : [])], { stdio: ['ignore', 'inherit', 'inherit'] });
-  console.error('== gateway connections (uWebSockets.js vs ws)');
+  console.error(`== gateway connections (uWebSockets.js vs ws${quick ? '' : ' vs Centrifugo'})`);
   execFileSync(process.execPath, ['--import', 'tsx', 'benchmarks/connections.ts', '--out', out, '--brokers', brokers, ...(quick ? ['--quick'] : [])], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (!quick) {
     console.error('== processor vs Kafka Streams peer');
