@@ -26,7 +26,6 @@ import { dayStart, ensurePartitions } from '../history/partitions.ts';
 import { patientVitals } from '../history/queries.ts';
 import { parseReplayArgs } from '../history/replay-args.ts';
 import { runReplay } from '../history/replay.ts';
-import { vitalsColumns } from '../history/sink.ts';
 import { step, type PatientState } from '../processors/engine.ts';
 import { DEFAULT_RULE_FILE, loadRuleFile } from '../processors/rulebook.ts';
 import { localCodec } from '../schemas/codec.ts';
@@ -88,7 +87,7 @@ async function main() {
     const client = await pool.connect();
     let t = performance.now();
     for (const r of sample) {
-      const cols = vitalsColumns([r]).map((c) => (c as unknown[])[0]);
+      const cols = [r.patientId, r.ts, r.deviceId, r.seq, r.wardId, r.bed, r.receivedAt, r.heartRate, r.spo2, r.respRate, r.systolicBp, r.diastolicBp, r.temperature, r.consciousness, r.onOxygen, r.correlationId];
       await client.query('INSERT INTO vitals (patient_id, ts, device_id, seq, ward_id, bed, received_at, heart_rate, spo2, resp_rate, systolic_bp, diastolic_bp, temperature, consciousness, on_oxygen, correlation_id) VALUES ($1, to_timestamp($2 / 1000.0), $3, $4, $5, $6, to_timestamp($7 / 1000.0), $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING', cols);
     }
     const naiveRps = Math.round(sample.length / ((performance.now() - t) / 1000));

@@ -1,7 +1,8 @@
 /**
- * Decoder of PostgreSQL's binary COPY format for the replay's reading stream
- * (`COPY (SELECT ${VITALS_COPY_COLUMNS} …) TO STDOUT (FORMAT binary)`). Pure: bytes in,
- * readings out, no I/O; chunks may split a tuple (or the header) anywhere.
+ * PostgreSQL's binary COPY format for readings, both ways: the replay's stream
+ * (`COPY (SELECT ${VITALS_COPY_COLUMNS} …) TO STDOUT (FORMAT binary)`, decoded by
+ * `VitalsCopyDecoder`; chunks may split a tuple or the header anywhere) and the sink's bulk
+ * load (`encodeVitalsCopy`). Pure: bytes in, readings out and back, no I/O.
  *
  * Why not rows through the driver: node-pg turns every field of every row into a string before
  * any type parser sees it (16 strings and number parses per reading), which cost more than the
@@ -17,8 +18,8 @@
 import { WardstreamError } from '../common/errors.ts';
 import type { Acvpu, VitalsReading } from '../schemas/records.ts';
 
-/** The select list the decoder expects, in this order. */
-export const VITALS_COPY_COLUMNS = 'patient_id, ward_id, bed, device_id, seq, ts, received_at, heart_rate, spo2, resp_rate, systolic_bp, diastolic_bp, temperature, consciousness, on_oxygen, correlation_id';
+/** The columns of both directions, in the `vitals` table's own order. */
+export const VITALS_COPY_COLUMNS = 'patient_id, ts, device_id, seq, ward_id, bed, received_at, heart_rate, spo2, resp_rate, systolic_bp, diastolic_bp, temperature, consciousness, on_oxygen, correlation_id';
 const FIELDS = 16;
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
@@ -120,16 +121,16 @@ function bool(b: Buffer, off: number, n: number): number {
 function decodeTuple(b: Buffer, off: number, n: number): { reading: VitalsReading; end: number } | null {
   if ((off = text(b, off, n)) < 0) return null;
   const patientId = v.s;
-  if ((off = text(b, off, n)) < 0) return null;
-  const wardId = v.s;
-  if ((off = text(b, off, n)) < 0) return null;
-  const bed = v.s;
+  if ((off = int64(b, off, n)) < 0) return null;
+  const ts = Math.round(v.x / 1000) + PG_EPOCH_MS;
   if ((off = text(b, off, n)) < 0) return null;
   const deviceId = v.s;
   if ((off = int64(b, off, n)) < 0) return null;
   const seq = v.x;
-  if ((off = int64(b, off, n)) < 0) return null;
-  const ts = Math.round(v.x / 1000) + PG_EPOCH_MS;
+  if ((off = text(b, off, n)) < 0) return null;
+  const wardId = v.s;
+  if ((off = text(b, off, n)) < 0) return null;
+  const bed = v.s;
   if ((off = int64(b, off, n)) < 0) return null;
   const receivedAt = Math.round(v.x / 1000) + PG_EPOCH_MS;
   if ((off = float8(b, off, n)) < 0) return null;
@@ -158,4 +159,61 @@ function decodeTuple(b: Buffer, off: number, n: number): { reading: VitalsReadin
     },
     end: off,
   };
+}
+
+// ---------------------------------------------------------------- encoder (the sink)
+
+/**
+ * Readings as one binary COPY stream in VITALS_COPY_COLUMNS order, for
+ * `COPY … FROM STDIN (FORMAT binary)`: the sink's bulk path. Sizes are computed first, so the
+ * whole batch is one allocation.
+ */
+export function encodeVitalsCopy(rows: readonly VitalsReading[]): Buffer {
+  const strs: (string | null)[] = [];
+  let size = 19 + 2;
+  for (const r of rows) {
+    strs.push(r.patientId, r.deviceId, r.wardId, r.bed, r.consciousness, r.correlationId);
+    size += 2 + 16 * 4 + 3 * 8 + 6 * 8 + 1; // field count, lengths, ts/seq/received_at, vitals, bool
+    for (let k = strs.length - 6; k < strs.length; k++) { const x = strs[k]!; if (x !== null) size += Buffer.byteLength(x, 'utf8'); }
+    for (const x of [r.heartRate, r.spo2, r.respRate, r.systolicBp, r.diastolicBp, r.temperature]) if (x === null) size -= 8;
+    if (r.onOxygen === null) size -= 1;
+  }
+  const b = Buffer.allocUnsafe(size);
+  SIGNATURE.copy(b, 0);
+  b.writeInt32BE(0, 11); // flags
+  b.writeInt32BE(0, 15); // no header extension
+  let off = 19;
+  const str = (x: string | null) => {
+    if (x === null) { b.writeInt32BE(-1, off); off += 4; return; }
+    const len = b.write(x, off + 4, 'utf8');
+    b.writeInt32BE(len, off);
+    off += 4 + len;
+  };
+  const i64 = (x: number) => {
+    const hi = Math.floor(x / TWO_32);
+    b.writeInt32BE(8, off);
+    b.writeInt32BE(hi, off + 4);
+    b.writeUInt32BE(x - hi * TWO_32, off + 8);
+    off += 12;
+  };
+  const f8 = (x: number | null) => {
+    if (x === null) { b.writeInt32BE(-1, off); off += 4; return; }
+    b.writeInt32BE(8, off);
+    b.writeDoubleBE(x, off + 4);
+    off += 12;
+  };
+  let k = 0;
+  for (const r of rows) {
+    b.writeInt16BE(FIELDS, off); off += 2;
+    str(strs[k]!); i64((r.ts - PG_EPOCH_MS) * 1000); str(strs[k + 1]!); i64(r.seq); str(strs[k + 2]!); str(strs[k + 3]!);
+    i64((r.receivedAt - PG_EPOCH_MS) * 1000);
+    f8(r.heartRate); f8(r.spo2); f8(r.respRate); f8(r.systolicBp); f8(r.diastolicBp); f8(r.temperature);
+    str(strs[k + 4]!);
+    if (r.onOxygen === null) { b.writeInt32BE(-1, off); off += 4; } else { b.writeInt32BE(1, off); b[off + 4] = r.onOxygen ? 1 : 0; off += 5; }
+    str(strs[k + 5]!);
+    k += 6;
+  }
+  b.writeInt16BE(-1, off); off += 2;
+  if (off !== size) fail(`encoded ${off} bytes, sized ${size}`);
+  return b;
 }

@@ -5,8 +5,10 @@
  *
  * Delivery (at-least-once in, exactly-once rows):
  *   for each consumed batch of one partition:
- *     1. decode, then write all its rows in one transaction (multi-row INSERT … SELECT FROM
- *        unnest(…) ON CONFLICT DO NOTHING: one round trip per table whatever the batch size)
+ *     1. decode, then write all its rows in one transaction (vitals: binary COPY into a staging
+ *        table, then INSERT … SELECT … ON CONFLICT DO NOTHING; alerts, actions and audit:
+ *        INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING; a few round trips per batch
+ *        whatever its size)
  *     2. COMMIT, and only then commit the batch's Kafka offset
  *   A crash between 1/2 and the offset commit redelivers the batch; the primary keys
  *   (vitals: patient, ts, device, seq; alerts: eventId; actions: actionId; audit: source id)
@@ -16,13 +18,17 @@
  * maintenance round, and expired days dropped (history/partitions.ts).
  */
 import type { Kafka } from 'kafkajs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Config } from '../common/config.ts';
 import type { Logger } from '../common/log.ts';
 import { LATENCY_BUCKETS, prom } from '../common/metrics.ts';
 import type { Codec } from '../schemas/codec.ts';
 import type { AlertAction, AlertEvent, VitalsReading } from '../schemas/records.ts';
 import type { Topics } from '../schemas/topics.ts';
+import { encodeVitalsCopy, VITALS_COPY_COLUMNS } from './copy-binary.ts';
 import { dayStart, daysBetween, dropExpired, ensurePartitions } from './partitions.ts';
 import { pseudonym, type AuditKey } from './pseudonym.ts';
 
@@ -32,12 +38,6 @@ export interface Sink {
   maintain(now?: number): Promise<{ dropped: string[] }>;
   close(): Promise<void>;
 }
-
-const VITALS_SQL = `INSERT INTO vitals (patient_id, ts, device_id, seq, ward_id, bed, received_at, heart_rate, spo2, resp_rate, systolic_bp, diastolic_bp, temperature, consciousness, on_oxygen, correlation_id)
-SELECT p, to_timestamp(t / 1000.0), d, s, w, b, to_timestamp(rc / 1000.0), hr, sp, rr, sb, db, tp, c, o, ci
-FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[], $14::text[], $15::bool[], $16::text[])
-  AS u(p, t, d, s, w, b, rc, hr, sp, rr, sb, db, tp, c, o, ci)
-ON CONFLICT DO NOTHING`;
 
 const ALERTS_SQL = `INSERT INTO alert_events (event_id, alert_id, patient_id, ward_id, bed, rule, priority, phase, state, parameter, value, threshold, onset_ts, event_ts, message, rule_version, correlation_id, details, notify, actor, actor_role, grouped_with, silenced_until)
 SELECT e, a, p, w, b, r, pr, ph, st, pa, v, th, to_timestamp(o / 1000.0), to_timestamp(t / 1000.0), m, rv, ci, dt::jsonb, string_to_array(n, ','), ac, ar, g, to_timestamp(su / 1000.0)
@@ -55,17 +55,6 @@ SELECT s, k, to_timestamp(t / 1000.0), w, ps, kid, a, r, pr, ph, ac, act, ar, st
 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
   AS x(s, k, t, w, ps, kid, a, r, pr, ph, ac, act, ar, n, rv)
 ON CONFLICT (source_id) DO NOTHING`;
-
-/** Column arrays for one unnest insert (pure; the sink and the history benchmark's baseline use it). */
-export function vitalsColumns(rows: readonly VitalsReading[]): unknown[] {
-  const cols: unknown[][] = Array.from({ length: 16 }, () => new Array(rows.length));
-  rows.forEach((r, i) => {
-    cols[0]![i] = r.patientId; cols[1]![i] = r.ts; cols[2]![i] = r.deviceId; cols[3]![i] = r.seq; cols[4]![i] = r.wardId; cols[5]![i] = r.bed;
-    cols[6]![i] = r.receivedAt; cols[7]![i] = r.heartRate; cols[8]![i] = r.spo2; cols[9]![i] = r.respRate; cols[10]![i] = r.systolicBp;
-    cols[11]![i] = r.diastolicBp; cols[12]![i] = r.temperature; cols[13]![i] = r.consciousness; cols[14]![i] = r.onOxygen; cols[15]![i] = r.correlationId;
-  });
-  return cols;
-}
 
 function alertColumns(rows: readonly AlertEvent[]): unknown[] {
   return [
@@ -89,6 +78,30 @@ export function auditColumns(key: AuditKey, alerts: readonly AlertEvent[], actio
     ...actions.map((a) => [a.actionId, 'clinician-action', a.ts, a.wardId, pseudonym(key, a.patientId), key.id, a.alertId, null, null, null, a.action, a.user, a.role, null, null]),
   ];
   return Array.from({ length: 15 }, (_, c) => rows.map((r) => r[c]));
+}
+
+/**
+ * Vitals in bulk: binary COPY into a per-connection temporary staging table, then one
+ * INSERT … SELECT … ON CONFLICT DO NOTHING (COPY itself cannot skip rows that exist, which a
+ * redelivered batch has). Binary COPY spares both sides the text arrays of an unnest insert:
+ * the driver escaping 16 arrays per batch and PostgreSQL parsing them back.
+ */
+const staged = new WeakSet<pg.PoolClient>();
+async function copyVitals(client: pg.PoolClient, rows: readonly VitalsReading[]): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    if (!staged.has(client)) {
+      await client.query('CREATE TEMP TABLE IF NOT EXISTS vitals_stage (LIKE vitals) ON COMMIT DELETE ROWS');
+      staged.add(client);
+    }
+    const copy = client.query(copyFrom(`COPY vitals_stage (${VITALS_COPY_COLUMNS}) FROM STDIN (FORMAT binary)`));
+    await pipeline(Readable.from([encodeVitalsCopy(rows)]), copy);
+    await client.query(`INSERT INTO vitals (${VITALS_COPY_COLUMNS}) SELECT ${VITALS_COPY_COLUMNS} FROM vitals_stage ON CONFLICT DO NOTHING`);
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
 }
 
 export function sinkMetrics(registry: prom.Registry) {
@@ -149,7 +162,7 @@ export async function startSink(o: {
         const days = new Set<number>();
         for (const r of rows) { const d = dayStart(r.ts); if (!knownDays.has(d)) days.add(d); }
         if (days.size) { await ensurePartitions(pool, [...days]); days.forEach((d) => knownDays.add(d)); }
-        await client.query(VITALS_SQL, vitalsColumns(rows));
+        await copyVitals(client, rows);
         metrics?.rows.inc({ table: 'vitals' }, rows.length);
       } else {
         const alerts = topic === topics.alerts ? decodeAll('alert', topic, values) : [];

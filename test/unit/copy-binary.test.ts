@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { VitalsCopyDecoder } from '../../history/copy-binary.ts';
+import { encodeVitalsCopy, VitalsCopyDecoder } from '../../history/copy-binary.ts';
 import type { VitalsReading } from '../../schemas/records.ts';
 
 // A binary COPY stream written by hand from the format's documentation, field by field as
-// PostgreSQL sends them for the replay's select list (text, int8, timestamptz, float8, bpchar, bool).
+// PostgreSQL sends them for the vitals columns (text, int8, timestamptz, float8, bpchar, bool).
 const PG_EPOCH_MS = 946_684_800_000;
 const field = (b: Buffer | null) => (b === null ? i32(-1) : Buffer.concat([i32(b.length), b]));
 const i16 = (n: number) => { const b = Buffer.alloc(2); b.writeInt16BE(n); return b; };
@@ -14,7 +14,7 @@ const txt = (s: string | null) => (s === null ? null : Buffer.from(s, 'utf8'));
 
 function tuple(r: VitalsReading): Buffer {
   return Buffer.concat([i16(16), ...[
-    txt(r.patientId), txt(r.wardId), txt(r.bed), txt(r.deviceId), i64(r.seq), i64((r.ts - PG_EPOCH_MS) * 1000), i64((r.receivedAt - PG_EPOCH_MS) * 1000),
+    txt(r.patientId), i64((r.ts - PG_EPOCH_MS) * 1000), txt(r.deviceId), i64(r.seq), txt(r.wardId), txt(r.bed), i64((r.receivedAt - PG_EPOCH_MS) * 1000),
     f64(r.heartRate), f64(r.spo2), f64(r.respRate), f64(r.systolicBp), f64(r.diastolicBp), f64(r.temperature),
     txt(r.consciousness), r.onOxygen === null ? null : Buffer.from([r.onOxygen ? 1 : 0]), txt(r.correlationId),
   ].map(field)]);
@@ -63,5 +63,14 @@ describe('binary COPY decoder (replay stream)', () => {
     const noTrailer = new VitalsCopyDecoder();
     noTrailer.push(stream.subarray(0, stream.length - 2));
     expect(() => noTrailer.end()).toThrow(/without its trailer/);
+  });
+
+  it('encodes readings (the sink) into exactly the stream written by hand, which decodes back to them', () => {
+    const withExt = Buffer.concat([header.subarray(0, 15), i32(0), ...readings.map(tuple), trailer]);
+    expect(encodeVitalsCopy(readings).equals(withExt)).toBe(true);
+    const d = new VitalsCopyDecoder();
+    expect(d.push(encodeVitalsCopy(readings))).toEqual(readings);
+    d.end();
+    expect(encodeVitalsCopy([]).equals(Buffer.concat([header.subarray(0, 15), i32(0), trailer]))).toBe(true);
   });
 });
