@@ -4,7 +4,8 @@
  *   {cmd: 'burst', url, total, connections, prefix}  publish `total` QoS 1 readings as fast as
  *       the connections allow; report {acked, ms} when every PUBACK is in
  *   {cmd: 'paced', url, rate, seconds, wards, patients, prefix, alertEvery}  publish at `rate`
- *       readings/s with ts = now (device time = publish time), report {published}; every
+ *       readings/s with ts = now (device time = publish time), report {published, startedAt}
+ *       (epoch ms of the first publish, after connecting); every
  *       `alertEvery`-th patient is tachycardic (heart rate 140: an alert once sustained 10 s)
  */
 import mqtt from 'mqtt';
@@ -63,7 +64,7 @@ async function paced(m: Paced): Promise<void> {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   await Promise.all(cs.map((c) => c.endAsync()));
-  process.send!({ published });
+  process.send!({ published, startedAt: t0 });
 }
 
 process.on('message', (m: Burst | Paced) => {

@@ -95,6 +95,51 @@ export async function benchIngest(o: { brokers: string; mosquittoUrl: string; to
   return rows;
 }
 
+export interface IngestCurveRow { path: string; offered: number; published: number; inKafka: number; achieved: number; lateMs: number; lost: number; saturated: boolean }
+
+/**
+ * Ingest at rising offered rates, for the same three paths as `benchIngest`: each step starts
+ * fresh topics and a fresh bridge, then the paced publisher process sends `rate` QoS 1
+ * readings/s for `seconds`; the step ends when every published reading is in Kafka (or 30 s
+ * after publishing stopped). achieved = readings in Kafka / elapsed; late = elapsed − seconds
+ * (how far behind the offered load the last reading landed). A step is saturated when it ends
+ * more than 1 s late or with readings missing; a path's curve stops at its first saturated step.
+ */
+export async function benchIngestCurve(o: { brokers: string; mosquittoUrl: string; rates: readonly number[]; seconds: number }): Promise<IngestCurveRow[]> {
+  const rows: IngestCurveRow[] = [];
+  const run = Date.now().toString(36);
+  type Start = (t: BenchTopics, step: number) => Promise<{ url: string; close(): Promise<void> }>;
+  const paths: [string, Start][] = [
+    ['wardstream, embedded aedes', async (t) => { const b = await startBridge({ config: t.config, kafka: t.kafka, codec: t.codec, topics: t.topics, log }); return { url: b.mqttUrl, close: () => b.close() }; }],
+    ['wardstream, subscribed to Mosquitto', async (t, step) => {
+      const b = await startBridge({ config: { ...t.config, mqttUrl: o.mosquittoUrl, mqttProtocolVersion: 5 } as Config, kafka: t.kafka, codec: t.codec, topics: t.topics, log, clientId: `bench-curve-ws-${run}-${step}` });
+      return { url: o.mosquittoUrl, close: () => b.close() };
+    }],
+    ['naive bridge, subscribed to Mosquitto', async (t, step) => {
+      const b = await startNaiveBridge({ url: o.mosquittoUrl, kafka: t.kafka, codec: t.codec, topics: t.topics, partitions: t.config.kafkaPartitions, clientId: `bench-curve-naive-${run}-${step}` });
+      return { url: o.mosquittoUrl, close: () => b.close() };
+    }],
+  ];
+  for (const [name, start] of paths) {
+    for (const [i, rate] of o.rates.entries()) {
+      const t = await benchTopics(o.brokers, `bench-curve-${i}-${name.split(/\W+/).slice(0, 2).join('')}-${run}.`);
+      const bridge = await start(t, i);
+      // Timed from the publisher's first message (its process start and MQTT connect excluded).
+      const { published, startedAt } = await publisher<{ published: number; startedAt: number }>({ cmd: 'paced', url: bridge.url, rate, seconds: o.seconds, wards: 8, patients: 500, prefix: `c${i}` });
+      const inKafka = await waitCount(t.kafka, t.topics.vitals, published, 30_000);
+      const elapsed = (Date.now() - startedAt) / 1000;
+      const lateMs = Math.max(0, Math.round((elapsed - o.seconds) * 1000));
+      const row = { path: name, offered: rate, published, inKafka, achieved: Math.round(inKafka / elapsed), lateMs, lost: Math.max(0, published - inKafka), saturated: lateMs > 1000 || inKafka < published };
+      rows.push(row);
+      console.error(`ingest curve, ${name}: offered ${rate}/s → ${row.achieved}/s in Kafka, ${lateMs} ms late${row.saturated ? ' — saturated' : ''}`);
+      await bridge.close();
+      await t.close({ deleteTopics: false });
+      if (row.saturated) break;
+    }
+  }
+  return rows;
+}
+
 export interface LatencyRow {
   rate: number; seconds: number; published: number; received: number; deliveredShare: number; p50: number; p95: number; p99: number; max: number;
   alerts: { received: number; p50: number; p95: number; p99: number; max: number };

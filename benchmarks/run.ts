@@ -11,8 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { startLocalKafka } from '../deploy/local/kafka/local-kafka.ts';
 import { startMosquitto } from '../deploy/local/mosquitto.ts';
-import { barChart } from './chart.ts';
-import { benchIngest, benchLatency } from './pipeline.ts';
+import { barChart, lineChart } from './chart.ts';
+import { benchIngest, benchIngestCurve, benchLatency } from './pipeline.ts';
 import { flag } from './util.ts';
 
 const quick = flag('--quick');
@@ -35,6 +35,15 @@ try {
   writeFileSync(`${out}/ingest.json`, JSON.stringify({ stamp, machine, quick, rows: ingest }, null, 2));
   writeFileSync(`${out}/ingest.svg`, barChart('Ingest: MQTT publish → Kafka acknowledged (readings/s, log scale)', '/s', ingest.map((r) => ({ label: r.path.replace(/ \(.*\)/, ''), value: r.readingsPerSec })), { log: true }));
 
+  console.error('== ingest at rising offered rates');
+  const curve = await benchIngestCurve({ brokers, mosquittoUrl: mosquitto.url, rates: quick ? [1000, 3000] : [1000, 2000, 5000, 10000, 15000, 20000, 25000, 30000], seconds: quick ? 2 : 5 });
+  const curveMd = ['| path | offered /s | published | in Kafka | achieved /s | last reading late by | lost |', '|---|---:|---:|---:|---:|---:|---:|',
+    ...curve.map((r) => `| ${r.path} | ${r.offered.toLocaleString('en')}${r.saturated ? ' (saturated)' : ''} | ${r.published} | ${r.inKafka} | ${r.achieved.toLocaleString('en')} | ${r.lateMs.toLocaleString('en')} ms | ${r.lost} |`)].join('\n');
+  console.log(`\n### Ingest at rising offered rates\n${curveMd}`);
+  writeFileSync(`${out}/ingest-curve.json`, JSON.stringify({ stamp, machine, quick, rows: curve }, null, 2));
+  writeFileSync(`${out}/ingest-curve.svg`, lineChart('Ingest: readings in Kafka per second vs offered (MQTT QoS 1, paced)', 'offered readings/s', 'achieved readings/s',
+    [...new Set(curve.map((r) => r.path))].map((path) => ({ name: path, points: curve.filter((r) => r.path === path).map((r) => [r.offered, r.achieved] as const) })), { diagonal: true }));
+
   console.error('== end-to-end latency at rising rates');
   // Bridge, processor and gateway in separate processes, as deployed (docs/operations.md).
   // (Quick steps are shorter than an alert's 10 s sustain: they measure vitals only.)
@@ -48,7 +57,7 @@ try {
   ])));
   writeFileSync(`${out}/throughput.svg`, barChart('Readings delivered to the WebSocket client per second, by offered rate', '/s', lat.map((r) => ({ label: `offered ${r.rate.toLocaleString('en')}/s`, value: Math.round(r.received / r.seconds), group: r.saturated ? 'saturated' : 'ok' }))));
 
-  writeFileSync(`${out}/summary.md`, `Run ${stamp} on ${machine}${quick ? ' (quick mode)' : ''}\n\n### Ingest\n${ingestMd}\n\n### End-to-end latency\n${latMd}\n`);
+  writeFileSync(`${out}/summary.md`, `Run ${stamp} on ${machine}${quick ? ' (quick mode)' : ''}\n\n### Ingest\n${ingestMd}\n\n### Ingest at rising offered rates\n${curveMd}\n\n### End-to-end latency\n${latMd}\n`);
 
   console.error('== alarm fatigue');
   execFileSync(process.execPath, ['--import', 'tsx', 'benchmarks/alarm-fatigue.ts', '--out', out, ...(quick ? ['--quick'] : [])], { stdio: 'inherit' });
