@@ -74,12 +74,31 @@ export class VitalsCopyDecoder {
 // the value is left in `v` (one shared scratch record: no allocation per field).
 const v = { s: null as string | null, x: NaN as number, isNull: false };
 
-function text(b: Buffer, off: number, n: number): number {
+// Identifiers repeat from row to row (the stream is in patient order): a text column whose bytes
+// equal the previous row's reuses its string instead of decoding a new one.
+const MAX_CACHED = 64;
+const lastBytes = Array.from({ length: 16 }, () => Buffer.alloc(MAX_CACHED));
+const lastLen = new Array<number>(16).fill(-1);
+const lastStr = new Array<string | null>(16).fill(null);
+
+function text(b: Buffer, off: number, n: number, col = -1): number {
   if (off + 4 > n) return -1;
   const len = b.readInt32BE(off);
   off += 4;
   if (len < 0) { v.s = null; return off; }
   if (off + len > n) return -1;
+  if (col >= 0 && len <= MAX_CACHED) {
+    const prev = lastBytes[col]!;
+    let same = lastLen[col] === len;
+    for (let i = 0; same && i < len; i++) same = prev[i] === b[off + i];
+    if (!same) {
+      b.copy(prev, 0, off, off + len);
+      lastLen[col] = len;
+      lastStr[col] = b.toString('utf8', off, off + len);
+    }
+    v.s = lastStr[col]!;
+    return off + len;
+  }
   v.s = b.toString('utf8', off, off + len);
   return off + len;
 }
@@ -119,17 +138,17 @@ function bool(b: Buffer, off: number, n: number): number {
 }
 
 function decodeTuple(b: Buffer, off: number, n: number): { reading: VitalsReading; end: number } | null {
-  if ((off = text(b, off, n)) < 0) return null;
+  if ((off = text(b, off, n, 0)) < 0) return null;
   const patientId = v.s;
   if ((off = int64(b, off, n)) < 0) return null;
   const ts = Math.round(v.x / 1000) + PG_EPOCH_MS;
-  if ((off = text(b, off, n)) < 0) return null;
+  if ((off = text(b, off, n, 2)) < 0) return null;
   const deviceId = v.s;
   if ((off = int64(b, off, n)) < 0) return null;
   const seq = v.x;
-  if ((off = text(b, off, n)) < 0) return null;
+  if ((off = text(b, off, n, 4)) < 0) return null;
   const wardId = v.s;
-  if ((off = text(b, off, n)) < 0) return null;
+  if ((off = text(b, off, n, 5)) < 0) return null;
   const bed = v.s;
   if ((off = int64(b, off, n)) < 0) return null;
   const receivedAt = Math.round(v.x / 1000) + PG_EPOCH_MS;
@@ -145,7 +164,7 @@ function decodeTuple(b: Buffer, off: number, n: number): { reading: VitalsReadin
   const diastolicBp = v.isNull ? null : v.x;
   if ((off = float8(b, off, n)) < 0) return null;
   const temperature = v.isNull ? null : v.x;
-  if ((off = text(b, off, n)) < 0) return null;
+  if ((off = text(b, off, n, 13)) < 0) return null;
   const consciousness = v.s as Acvpu | null;
   if ((off = bool(b, off, n)) < 0) return null;
   const onOxygen = v.isNull ? null : v.x !== 0;
