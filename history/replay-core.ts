@@ -60,11 +60,11 @@ export function applyReadings(patientId: string, readings: readonly VitalsReadin
       st = out.state;
       events.push(...out.events);
     }
-    const res = step(st, r, rulesFor(r.wardId));
+    const res = step(st, r, r.wardId === ward ? rules! : rulesFor(r.wardId));
     if (res.verdict === 'duplicate' || res.verdict === 'stale') continue;
     applied++;
     st = res.state;
-    events.push(...res.events);
+    for (const e of res.events) events.push(e); // most readings raise nothing: no spread call
   }
   return { patientId, state: st, events, applied, remainingActions: actions.slice(ai) };
 }
