@@ -190,27 +190,28 @@ async function main(argv: string[]): Promise<void> {
       }
       const registry = createRegistry(cmd === 'start' ? 'wardstream' : cmd);
       const rt = await startRuntime(config, log, { clientId: `wardstream-${cmd}`, startLocalKafka: cmd === 'start' });
-      const closers: (() => Promise<void>)[] = [];
+      // Stopped in this order on SIGINT/SIGTERM: traffic first, then what it feeds, storage last.
+      const closers: { part: string; close: () => Promise<void> }[] = [];
       const bridge = cmd === 'start' || cmd === 'bridge' ? await startBridge({ config, kafka: rt.kafka, codec: rt.codec, topics: rt.topics, log: log.child({ part: 'bridge' }), registry }) : null;
-      if (bridge) closers.unshift(() => bridge.close());
+      if (bridge) closers.unshift({ part: 'bridge', close: () => bridge.close() });
       const processor = cmd === 'start' || cmd === 'processor' ? await startProcessor({ config, kafka: rt.kafka, codec: rt.codec, topics: rt.topics, log: log.child({ part: 'processor' }), registry }) : null;
-      if (processor) closers.unshift(() => processor.close());
+      if (processor) closers.unshift({ part: 'processor', close: () => processor.close() });
       const gateway = cmd === 'start' || cmd === 'gateway'
         ? await startGateway({
           config, kafka: rt.kafka, codec: rt.codec, topics: rt.topics, log: log.child({ part: 'gateway' }), registry, auth: authOf(config),
           dependenciesHealthy: () => (bridge ? bridge.healthy() : true) && (processor ? processor.healthy() : true),
         })
         : null;
-      if (gateway) closers.unshift(() => gateway.close());
+      if (gateway) closers.unshift({ part: 'gateway', close: () => gateway.close() });
       let history: History | null = null;
       let sink: Awaited<ReturnType<typeof startSink>> | null = null;
       if ((cmd === 'start' && !a['no-history']) || cmd === 'sink') {
         const auditKey = auditKeyOf(config);
         history = await openHistory(config, log.child({ part: 'history' }));
-        closers.push(() => history!.close()); // after the sink has stopped
+        closers.push({ part: 'history', close: () => history!.close() }); // after the sink has stopped
         await registerAuditKey(history.pool, auditKey);
         sink = await startSink({ config, kafka: rt.kafka, codec: rt.codec, topics: rt.topics, log: log.child({ part: 'sink' }), pool: history.pool, auditKey, registry });
-        closers.unshift(() => sink!.close());
+        closers.unshift({ part: 'sink', close: () => sink!.close() });
       }
       if (!gateway && config.metricsPort !== null) {
         // Bridge and processor processes have no HTTP server of their own: a small one for SREs.
@@ -225,7 +226,7 @@ async function main(argv: string[]): Promise<void> {
           } else { res.writeHead(404); res.end(); }
         });
         await new Promise<void>((r) => srv.listen(config.metricsPort!, config.host, () => r()));
-        closers.unshift(() => new Promise<void>((r) => srv.close(() => r())));
+        closers.unshift({ part: 'metrics', close: () => new Promise<void>((r) => srv.close(() => r())) });
       }
       let sim: Awaited<ReturnType<typeof runSimulator>> | null = null;
       if (cmd === 'start' && !a['no-simulate'] && bridge) {
@@ -233,7 +234,7 @@ async function main(argv: string[]): Promise<void> {
           url: bridge.mqttUrl, patients: int(a.patients, 'patients', 40), wards: int(a.wards, 'wards', 4), rate: int(a.rate, 'rate', 1, 0.01),
           seed: int(a.seed, 'seed', 1, 0), scenario: scenarioOf(a.scenario ?? 'mixed'), start: Date.now(), log: (s) => log.warn(s),
         });
-        closers.unshift(() => sim!.stop());
+        closers.unshift({ part: 'simulator', close: () => sim!.stop() });
       }
       if (cmd === 'start' && gateway) {
         // A development token only with the shared secret; asymmetric setups bring their own tokens.
@@ -261,7 +262,19 @@ async function main(argv: string[]): Promise<void> {
         if (stopping) return;
         stopping = true;
         log.info('shutting down', { signal: sig });
-        for (const c of closers) await c().catch((e) => log.warn('error while closing', { err: e as Error }));
+        // A part that cannot stop in time (e.g. its dependency is already gone) must not keep the
+        // process alive: after SHUTDOWN_PART_MS it is left behind, logged, and the rest stops.
+        for (const c of closers) {
+          const t0 = performance.now();
+          let timer: NodeJS.Timeout | undefined;
+          const outcome = await Promise.race([
+            c.close().then(() => 'stopped', (e: unknown) => { log.warn('error while stopping', { part: c.part, err: e as Error }); return 'failed'; }),
+            new Promise<string>((r) => { timer = setTimeout(() => r('timeout'), SHUTDOWN_PART_MS); }),
+          ]);
+          clearTimeout(timer);
+          if (outcome === 'timeout') log.error('did not stop in time; left behind', { part: c.part, waitedMs: SHUTDOWN_PART_MS });
+          else log.info('stopped', { part: c.part, ms: Math.round(performance.now() - t0) });
+        }
         await rt.localKafka?.stop();
         process.exit(0);
       };
@@ -273,6 +286,9 @@ async function main(argv: string[]): Promise<void> {
       usage(`unknown command "${cmd}"`);
   }
 }
+
+/** How long one part may take to stop before shutdown moves on without it. */
+const SHUTDOWN_PART_MS = 10_000;
 
 main(process.argv.slice(2)).catch((e: unknown) => {
   const err = e as Error & { code?: string };

