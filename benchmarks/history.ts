@@ -12,8 +12,12 @@
  *     of 1,000 patients each (they exist for partition pruning, not for size). Baseline: the same query with index scans disabled (sequential scan of the day).
  *
  *   npx tsx benchmarks/history.ts [--readings 500000] [--patients 1000] [--query-patients 100] [--brokers h:p] [--out DIR] [--quick]
+ *   npx tsx benchmarks/history.ts --replay-only [--runs 3] [--readings 500000] [--patients 1000]
  */
 import { spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
@@ -21,6 +25,7 @@ import { createProducer } from '../common/kafka.ts';
 import { createLogger } from '../common/log.ts';
 import { startLocalKafka } from '../deploy/local/kafka/local-kafka.ts';
 import { createDatabase, startLocalPostgres } from '../deploy/local/postgres.ts';
+import { encodeVitalsCopy, VITALS_COPY_COLUMNS } from '../history/copy-binary.ts';
 import { migrate } from '../history/db.ts';
 import { dayStart, ensurePartitions } from '../history/partitions.ts';
 import { patientVitals } from '../history/queries.ts';
@@ -29,6 +34,7 @@ import { runReplay } from '../history/replay.ts';
 import { step, type PatientState } from '../processors/engine.ts';
 import { DEFAULT_RULE_FILE, loadRuleFile } from '../processors/rulebook.ts';
 import { localCodec } from '../schemas/codec.ts';
+import { loadConfig } from '../common/config.ts';
 import type { VitalsReading } from '../schemas/records.ts';
 import { partitionForWard } from '../schemas/topics.ts';
 import { barChart } from './chart.ts';
@@ -211,5 +217,49 @@ async function main() {
   }
 }
 
-await main();
+/**
+ * `--replay-only [--runs 3]`: replay speed alone, without Kafka or the sink. The same generated
+ * readings are written straight into `vitals` with binary COPY in arrival order (patients
+ * interleaved on disk, as the sink leaves them), vacuumed as history is when analysts replay it,
+ * then replayed from PostgreSQL `--runs` times; the in-memory baseline is measured after each run.
+ */
+async function replayOnly(): Promise<void> {
+  const runs = Number(arg('--runs', '3'));
+  const pgsql = await startLocalPostgres({ log: (l) => console.error(l) });
+  try {
+    const url = await createDatabase(pgsql.url, 'bench');
+    await migrate(url, log);
+    const pool = new pg.Pool({ connectionString: url, max: 4 });
+    const seconds = Math.ceil(READINGS / PATIENTS);
+    const T0 = Math.floor((Date.now() - 3600_000 - seconds * 1000) / 1000) * 1000;
+    const all: VitalsReading[] = [];
+    for (let k = 0; k < READINGS; k++) all.push(reading(k % PATIENTS, Math.floor(k / PATIENTS), T0));
+    await ensurePartitions(pool, [dayStart(T0 - DAY), dayStart(T0), dayStart(T0 + seconds * 1000)]);
+    const client = await pool.connect();
+    await pipeline(Readable.from([encodeVitalsCopy(all)]), client.query(copyFrom(`COPY vitals (${VITALS_COPY_COLUMNS}) FROM STDIN (FORMAT binary)`)));
+    client.release();
+    await pool.query('VACUUM (ANALYZE) vitals');
+    const book = loadRuleFile(DEFAULT_RULE_FILE);
+    const config = loadConfig({}, { kafkaPartitions: 8 });
+    const rows = [];
+    for (let r = 0; r < runs; r++) {
+      const t = performance.now();
+      const res = await runReplay(parseReplayArgs({ from: String(T0), to: String(T0 + seconds * 1000 + 1000), warmup: '0', timelines: '0', source: 'postgres' }, Date.now()), { config, codec: localCodec(), log, book, pool, workers: 1 });
+      const rps = Math.round(res.report.readings / ((performance.now() - t) / 1000));
+      const states = new Map<string, PatientState>();
+      const t2 = performance.now();
+      for (const x of all) { const o = step(states.get(x.patientId), x, book.forPatient(x.wardId, x.patientId)); states.set(x.patientId, o.state); }
+      const baseline = Math.round(all.length / ((performance.now() - t2) / 1000));
+      rows.push({ readings: res.report.readings, readingsPerSec: rps, interleavedEngineRps: baseline, ratio: Math.round((rps / baseline) * 100) / 100 });
+      console.error(`replay from PostgreSQL: ${rps} readings/s (in-memory engine over interleaved patients: ${baseline}/s)`);
+    }
+    console.log(JSON.stringify({ date: new Date().toISOString(), machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`, readings: READINGS, patients: PATIENTS, runs: rows }, null, 2));
+    await pool.end();
+  } finally {
+    await pgsql.stop();
+  }
+}
+
+if (flag('--replay-only')) await replayOnly();
+else await main();
 process.exit(0);
