@@ -22,38 +22,30 @@ import type { RuleBook, RuleSet } from '../processors/rulebook.ts';
 import type { AlertAction, AlertEvent, VitalsReading } from '../schemas/records.ts';
 import { partitionForWard } from '../schemas/topics.ts';
 
-export interface PatientHistory {
-  readonly patientId: string;
-  /** Sorted by (ts, seq). */
-  readonly readings: readonly VitalsReading[];
-  /** Sorted by ts. */
-  readonly actions: readonly AlertAction[];
-  /** Final watermark of the patient's partition: timers due by then fire. */
-  readonly endWatermark: number;
-}
-
 export const byTsSeq = (a: VitalsReading, b: VitalsReading): number => a.ts - b.ts || a.seq - b.seq || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0);
 
 /** A patient whose readings are applied; its final timers wait for the partition's watermark. */
 export interface PatientInProgress {
   readonly patientId: string;
+  /** Ward and time of the first reading: they locate the patient's Kafka partition (and its watermark). */
+  readonly wardId: string;
+  readonly firstTs: number;
   readonly state: PatientState | undefined;
   readonly events: readonly AlertEvent[];
-  readonly applied: number;
-  /** Actions after the last reading, applied by `finishPatient`. */
+  /** Actions after the last reading, applied by `finishPeriod`. */
   readonly remainingActions: readonly AlertAction[];
 }
 
-/** The readings (and the actions between them) of one patient, without the final timers. */
-export function applyReadings(patientId: string, readings: readonly VitalsReading[], actions: readonly AlertAction[], book: RuleBook): PatientInProgress {
+/** One patient's readings (non-empty, sorted by (ts, seq)) and the actions between them, without the final timers. */
+export function applyReadings(readings: readonly VitalsReading[], actions: readonly AlertAction[], book: RuleBook): PatientInProgress {
+  const { patientId, wardId, ts: firstTs } = readings[0]!;
   let st: PatientState | undefined;
   const events: AlertEvent[] = [];
   let ai = 0;
-  let applied = 0;
   // The rule set of the patient's current ward (resolved again only when the ward changes).
   let ward: string | undefined;
   let rules: RuleSet | undefined;
-  const rulesFor = (wardId: string): RuleSet => (wardId === ward ? rules! : (rules = book.forPatient((ward = wardId), patientId)));
+  const rulesFor = (w: string): RuleSet => (w === ward ? rules! : (rules = book.forPatient((ward = w), patientId)));
   for (const r of readings) {
     while (st && ai < actions.length && actions[ai]!.ts <= r.ts) {
       const out = applyAction(st, actions[ai++]!, rulesFor(st.wardId));
@@ -62,32 +54,10 @@ export function applyReadings(patientId: string, readings: readonly VitalsReadin
     }
     const res = step(st, r, r.wardId === ward ? rules! : rulesFor(r.wardId));
     if (res.verdict === 'duplicate' || res.verdict === 'stale') continue;
-    applied++;
     st = res.state;
     for (const e of res.events) events.push(e); // most readings raise nothing: no spread call
   }
-  return { patientId, state: st, events, applied, remainingActions: actions.slice(ai) };
-}
-
-/** The actions after the last reading, then the timers due by the partition's final watermark. */
-export function finishPatient(p: PatientInProgress, endWatermark: number, book: RuleBook): { events: AlertEvent[]; state: PatientState | undefined; applied: number } {
-  let st = p.state;
-  const events = [...p.events];
-  if (st) {
-    for (const a of p.remainingActions) {
-      const out = applyAction(st, a, book.forPatient(st.wardId, st.patientId));
-      st = out.state;
-      events.push(...out.events);
-    }
-    const t = tickPatient(st, endWatermark, book.forPatient(st.wardId, st.patientId));
-    st = t.state;
-    events.push(...t.events);
-  }
-  return { events, state: st, applied: p.applied };
-}
-
-export function replayPatient(h: PatientHistory, book: RuleBook): { events: AlertEvent[]; state: PatientState | undefined; applied: number } {
-  return finishPatient(applyReadings(h.patientId, h.readings, h.actions, book), h.endWatermark, book);
+  return { patientId, wardId, firstTs, state: st, events, remainingActions: actions.slice(ai) };
 }
 
 export interface PeriodOptions {
@@ -96,14 +66,24 @@ export interface PeriodOptions {
 }
 
 /**
- * The end of one patient's replay for the period [from, to): timers run up to the final
- * watermark of the patient's Kafka partition (its newest reading minus the allowed lateness,
- * capped at `to`); only events inside the period are returned.
+ * The end of one patient's replay for the period [from, to): the actions after its last reading,
+ * then the timers due by the final watermark of its Kafka partition (the partition's newest
+ * reading minus the allowed lateness, capped at `to`); only events inside the period are returned.
  */
-export function finishPeriod(p: PatientInProgress, wardId: string, firstTs: number, o: Omit<PeriodOptions, 'actions'>, book: RuleBook): AlertEvent[] {
-  const pmax = o.partitionMaxTs.get(partitionForWard(wardId, o.partitions)) ?? firstTs;
+export function finishPeriod(p: PatientInProgress, o: Omit<PeriodOptions, 'actions'>, book: RuleBook): AlertEvent[] {
+  const pmax = o.partitionMaxTs.get(partitionForWard(p.wardId, o.partitions)) ?? p.firstTs;
   const endWatermark = Math.min(o.to, pmax - book.defaults.technical.allowedLatenessMs);
-  return finishPatient(p, endWatermark, book).events.filter((e) => e.eventTs >= o.from && e.eventTs < o.to);
+  let st = p.state;
+  const events = [...p.events];
+  if (st) {
+    for (const a of p.remainingActions) {
+      const out = applyAction(st, a, book.forPatient(st.wardId, st.patientId));
+      st = out.state;
+      events.push(...out.events);
+    }
+    events.push(...tickPatient(st, endWatermark, book.forPatient(st.wardId, st.patientId)).events);
+  }
+  return events.filter((e) => e.eventTs >= o.from && e.eventTs < o.to);
 }
 
 /**
@@ -111,6 +91,5 @@ export function finishPeriod(p: PatientInProgress, wardId: string, firstTs: numb
  * replay and the worker threads.
  */
 export function replayPeriod(readings: readonly VitalsReading[], o: PeriodOptions, book: RuleBook): AlertEvent[] {
-  const first = readings[0]!;
-  return finishPeriod(applyReadings(first.patientId, readings, o.actions.get(first.patientId) ?? [], book), first.wardId, first.ts, o, book);
+  return finishPeriod(applyReadings(readings, o.actions.get(readings[0]!.patientId) ?? [], book), o, book);
 }

@@ -132,50 +132,48 @@ export async function* streamPatients(client: pg.ClientBase, where: string, disc
   }
 }
 
-/** SQL literals for the replay filters (COPY cannot take bind parameters). */
-function literalWhere(args: ReplayArgs, extraPatients?: readonly string[]): string {
-  const start = Math.trunc(args.from - args.warmupMs), end = Math.trunc(args.to);
+/**
+ * The replay's filters as SQL with literals, for every query of the PostgreSQL source: COPY takes
+ * no bind parameters, and one builder keeps the readings, their counts, actions and live alerts
+ * under the same filter. Times are integers; identifiers are quoted by pg.escapeLiteral.
+ *   range  `column` within [from, args.to)
+ *   scope  the ward and patient filters (and `patients`, e.g. the timeline patients)
+ */
+function filterSql(args: ReplayArgs, o: { column?: string; from?: number; patients?: readonly string[] } = {}): { range: string; scope: string[] } {
+  const col = o.column ?? 'ts';
   const list = (xs: readonly string[]) => `ARRAY[${xs.map((x) => pg.escapeLiteral(x)).join(', ')}]::text[]`;
-  const f = [`ts >= to_timestamp(${start} / 1000.0)`, `ts < to_timestamp(${end} / 1000.0)`];
-  if (args.wards.length) f.push(`ward_id = ANY(${list(args.wards)})`);
-  if (args.patients.length) f.push(`patient_id = ANY(${list(args.patients)})`);
-  if (extraPatients) f.push(`patient_id = ANY(${list(extraPatients)})`);
-  return f.join(' AND ');
+  const scope: string[] = [];
+  if (args.wards.length) scope.push(`ward_id = ANY(${list(args.wards)})`);
+  if (args.patients.length) scope.push(`patient_id = ANY(${list(args.patients)})`);
+  if (o.patients) scope.push(`patient_id = ANY(${list(o.patients)})`);
+  const from = Math.trunc(o.from ?? args.from - args.warmupMs);
+  return { range: `${col} >= to_timestamp(${from} / 1000.0) AND ${col} < to_timestamp(${Math.trunc(args.to)} / 1000.0)`, scope };
 }
+const whereOf = (f: { range: string; scope: string[] }) => [f.range, ...f.scope].join(' AND ');
 
 async function postgresSource(pool: pg.Pool, args: ReplayArgs, partitions: number, inThread: boolean): Promise<Source> {
-  const start = args.from - args.warmupMs;
-  const filters: string[] = ['ts >= to_timestamp($1 / 1000.0)', 'ts < to_timestamp($2 / 1000.0)'];
-  const params: unknown[] = [start, args.to];
-  if (args.wards.length) { params.push(args.wards); filters.push(`ward_id = ANY($${params.length})`); }
-  if (args.patients.length) { params.push(args.patients); filters.push(`patient_id = ANY($${params.length})`); }
-  const where = filters.join(' AND ');
+  const readings = filterSql(args);
+  const where = whereOf(readings);
   // The readings' stream is opened first, on a connection of its own, so that PostgreSQL
   // walks the index while the small queries below run; the first patient is fetched now and
   // handed out by patients(). (Worker threads open streams of their own: replay-worker.ts.)
-  const copyWhere = literalWhere(args);
   const streamClient = inThread ? await pool.connect() : null;
   let released = false;
   const release = (broken?: Error) => { if (!released) { released = true; streamClient?.release(broken); } };
-  const stream = streamClient ? streamPatients(streamClient, copyWhere, () => release(new Error('replay stream abandoned mid-COPY'))) : (async function* (): AsyncGenerator<VitalsReading[]> {})();
+  const stream = streamClient ? streamPatients(streamClient, where, () => release(new Error('replay stream abandoned mid-COPY'))) : (async function* (): AsyncGenerator<VitalsReading[]> {})();
   const first = stream.next();
   first.catch(() => {}); // observed by patients(), or dropped by close()
   try {
-    const aFilters = ['ts >= to_timestamp($1 / 1000.0)', 'ts < to_timestamp($2 / 1000.0)'];
-    const aParams: unknown[] = [start, args.to];
-    if (args.wards.length) { aParams.push(args.wards); aFilters.push(`ward_id = ANY($${aParams.length})`); }
-    if (args.patients.length) { aParams.push(args.patients); aFilters.push(`patient_id = ANY($${aParams.length})`); }
     // Not awaited: one scan for the newest reading per ward in range (the live partitions' final
     // watermarks, all patients), the number of readings (the filtered ones) and the live alerts
     // of the period. Only the final timers of each patient need it (runReplay holds them back
     // until it arrives), so the readings do not wait for a scan of the whole range.
-    const selected = filters.slice(2);
     const meta = (async (): Promise<SourceMeta> => {
       const [perWard, cur] = await Promise.all([
         pool.query<{ ward_id: string; max: number; n: string }>(
-          `SELECT ward_id, (extract(epoch FROM max(ts)) * 1000)::bigint AS max, count(*) ${selected.length ? `FILTER (WHERE ${selected.join(' AND ')})` : ''} AS n
-           FROM vitals WHERE ts >= to_timestamp($1 / 1000.0) AND ts < to_timestamp($2 / 1000.0) GROUP BY ward_id`, params),
-        pool.query(`SELECT * FROM alert_events WHERE ${['event_ts >= to_timestamp($1 / 1000.0)', 'event_ts < to_timestamp($2 / 1000.0)', ...aFilters.slice(2)].join(' AND ')}`, [args.from, args.to, ...aParams.slice(2)]),
+          `SELECT ward_id, (extract(epoch FROM max(ts)) * 1000)::bigint AS max, count(*) ${readings.scope.length ? `FILTER (WHERE ${readings.scope.join(' AND ')})` : ''} AS n
+           FROM vitals WHERE ${readings.range} GROUP BY ward_id`),
+        pool.query(`SELECT * FROM alert_events WHERE ${whereOf(filterSql(args, { column: 'event_ts', from: args.from }))}`),
       ]);
       const wardsSeen = new Set(perWard.rows.map((r) => r.ward_id));
       const partitionMaxTs = new Map<number, number>();
@@ -184,7 +182,7 @@ async function postgresSource(pool: pg.Pool, args: ReplayArgs, partitions: numbe
     })();
     meta.catch(() => {}); // awaited by runReplay
 
-    const acts = await pool.query(`SELECT action_id, alert_id, patient_id, ward_id, action, duration_ms, user_id, role, (extract(epoch FROM ts) * 1000)::bigint AS ts FROM alert_actions WHERE ${aFilters.join(' AND ')} ORDER BY ts, action_id`, aParams);
+    const acts = await pool.query(`SELECT action_id, alert_id, patient_id, ward_id, action, duration_ms, user_id, role, (extract(epoch FROM ts) * 1000)::bigint AS ts FROM alert_actions WHERE ${where} ORDER BY ts, action_id`);
     const actions = new Map<string, AlertAction[]>();
     for (const x of acts.rows) {
       const a: AlertAction = { actionId: x.action_id, alertId: x.alert_id, patientId: x.patient_id, wardId: x.ward_id, action: x.action, durationMs: x.duration_ms, user: x.user_id, role: x.role, ts: Number(x.ts) };
@@ -194,7 +192,7 @@ async function postgresSource(pool: pg.Pool, args: ReplayArgs, partitions: numbe
 
     return {
       meta, actions,
-      shardable: { where: copyWhere },
+      shardable: { where },
       async *patients() {
         try {
           const r = await first;
@@ -204,16 +202,16 @@ async function postgresSource(pool: pg.Pool, args: ReplayArgs, partitions: numbe
         } finally { await stream.return(undefined); release(); }
       },
       close: async () => { await stream.return(undefined).catch(() => {}); release(); await meta.catch(() => {}); },
-    async readingsOf(ids) {
-      const client = await pool.connect();
-      let ok = false;
-      const out = new Map<string, VitalsReading[]>();
-      try {
-        for await (const rs of streamPatients(client, literalWhere(args, ids), () => {})) out.set(rs[0]!.patientId, rs);
-        ok = true;
-      } finally { client.release(ok ? undefined : new Error('replay query abandoned')); }
-      return out;
-    },
+      async readingsOf(ids) {
+        const client = await pool.connect();
+        let ok = false;
+        const out = new Map<string, VitalsReading[]>();
+        try {
+          for await (const rs of streamPatients(client, whereOf(filterSql(args, { patients: ids })), () => {})) out.set(rs[0]!.patientId, rs);
+          ok = true;
+        } finally { client.release(ok ? undefined : new Error('replay query abandoned')); }
+        return out;
+      },
     };
   } catch (e) {
     await stream.return(undefined).catch(() => {});
@@ -355,25 +353,23 @@ async function replayFrom(src: Source, args: ReplayArgs, d: ReplayDeps, workers:
     // Patients are replayed as they stream in; their final timers need the partitions' last
     // watermarks (meta), which PostgreSQL computes meanwhile: until then they wait here.
     let known: SourceMeta | null = null;
-    const waiting: { p: PatientInProgress; wardId: string; firstTs: number }[] = [];
-    const finish = (w: { p: PatientInProgress; wardId: string; firstTs: number }, m: SourceMeta) =>
-      finishPeriod(w.p, w.wardId, w.firstTs, { partitionMaxTs: m.partitionMaxTs, partitions, from: args.from, to: args.to }, d.book);
+    const waiting: PatientInProgress[] = [];
+    const finish = (p: PatientInProgress, m: SourceMeta) => finishPeriod(p, { partitionMaxTs: m.partitionMaxTs, partitions, from: args.from, to: args.to }, d.book);
     void src.meta.then((m) => {
       known = m;
       d.progress?.(done, m.total);
     }, () => {});
     d.progress?.(0, 0);
     for await (const readings of src.patients()) {
-      const first = readings[0]!;
-      const w = { p: applyReadings(first.patientId, readings, src.actions.get(first.patientId) ?? [], d.book), wardId: first.wardId, firstTs: first.ts };
-      if (known) proposed.push(...finish(w, known)); else waiting.push(w);
+      const p = applyReadings(readings, src.actions.get(readings[0]!.patientId) ?? [], d.book);
+      if (known) proposed.push(...finish(p, known)); else waiting.push(p);
       done += readings.length;
       patients++;
       if (done - lastReport >= 50_000) { lastReport = done; d.progress?.(done, known ? (known as SourceMeta).total : 0); }
     }
     meta = await src.meta;
     checkWards(args, meta.wardsSeen);
-    for (const w of waiting) proposed.push(...finish(w, meta));
+    for (const p of waiting) proposed.push(...finish(p, meta));
   }
   d.progress?.(done, meta.total);
   proposed.sort(eventOrder);
