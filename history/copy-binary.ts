@@ -24,10 +24,18 @@ const FIELDS = 16;
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** Milliseconds from the Unix epoch to PostgreSQL's (2000-01-01), whose microseconds timestamps count. */
-const PG_EPOCH_MS = 946_684_800_000;
+export const PG_EPOCH_MS = 946_684_800_000;
 const TWO_32 = 4_294_967_296;
 
 const fail = (detail: string): never => { throw new WardstreamError('HISTORY_ERR_DECODE', detail); };
+
+/** Offset of the first tuple of a binary COPY stream (after signature, flags and header extension), or -1 if `b` does not hold the whole header yet. */
+export function copyDataStart(b: Buffer): number {
+  if (b.length < 19) return -1;
+  if (!b.subarray(0, 11).equals(SIGNATURE)) fail('not a binary COPY stream (bad signature)');
+  const start = 19 + b.readInt32BE(15);
+  return b.length < start ? -1 : start;
+}
 
 export class VitalsCopyDecoder {
   private rest: Buffer | null = null;
@@ -40,11 +48,9 @@ export class VitalsCopyDecoder {
     this.rest = null;
     let off = 0;
     if (!this.headerDone) {
-      if (b.length < 19) { this.rest = b; return []; }
-      if (!b.subarray(0, 11).equals(SIGNATURE)) fail('not a binary COPY stream (bad signature)');
-      const ext = b.readInt32BE(15);
-      if (b.length < 19 + ext) { this.rest = b; return []; }
-      off = 19 + ext;
+      const start = copyDataStart(b);
+      if (start < 0) { this.rest = b; return []; }
+      off = start;
       this.headerDone = true;
     }
     const out: VitalsReading[] = [];
@@ -103,70 +109,53 @@ function text(b: Buffer, off: number, n: number, col = -1): number {
   return off + len;
 }
 
-/** int8 and timestamptz (both 8-byte big-endian integers; values here stay within 2^53). */
-function int64(b: Buffer, off: number, n: number): number {
+// Fixed-size fields: int8 and timestamptz (8-byte big-endian integers; values here stay within
+// 2^53), float8, bool.
+const INT64 = 0, FLOAT8 = 1, BOOL = 2;
+const SIZE = [8, 8, 1];
+const KIND = ['an 8-byte integer', 'a float8', 'a bool'];
+function fixed(b: Buffer, off: number, n: number, kind: number): number {
   if (off + 4 > n) return -1;
   const len = b.readInt32BE(off);
   off += 4;
   if (len < 0) { v.isNull = true; return off; }
-  if (len !== 8 || off + 8 > n) return len !== 8 ? fail(`an 8-byte integer field of ${len} bytes`) : -1;
+  if (len !== SIZE[kind]) fail(`${KIND[kind]!} field of ${len} bytes`);
+  if (off + len > n) return -1;
   v.isNull = false;
-  v.x = b.readInt32BE(off) * TWO_32 + b.readUInt32BE(off + 4);
-  return off + 8;
-}
-
-function float8(b: Buffer, off: number, n: number): number {
-  if (off + 4 > n) return -1;
-  const len = b.readInt32BE(off);
-  off += 4;
-  if (len < 0) { v.isNull = true; return off; }
-  if (len !== 8 || off + 8 > n) return len !== 8 ? fail(`a float8 field of ${len} bytes`) : -1;
-  v.isNull = false;
-  v.x = b.readDoubleBE(off);
-  return off + 8;
-}
-
-function bool(b: Buffer, off: number, n: number): number {
-  if (off + 4 > n) return -1;
-  const len = b.readInt32BE(off);
-  off += 4;
-  if (len < 0) { v.isNull = true; return off; }
-  if (off + 1 > n) return -1;
-  v.isNull = false;
-  v.x = b[off]!;
+  v.x = kind === INT64 ? b.readInt32BE(off) * TWO_32 + b.readUInt32BE(off + 4) : kind === FLOAT8 ? b.readDoubleBE(off) : b[off]!;
   return off + len;
 }
 
 function decodeTuple(b: Buffer, off: number, n: number): { reading: VitalsReading; end: number } | null {
   if ((off = text(b, off, n, 0)) < 0) return null;
   const patientId = v.s;
-  if ((off = int64(b, off, n)) < 0) return null;
+  if ((off = fixed(b, off, n, INT64)) < 0) return null;
   const ts = Math.round(v.x / 1000) + PG_EPOCH_MS;
   if ((off = text(b, off, n, 2)) < 0) return null;
   const deviceId = v.s;
-  if ((off = int64(b, off, n)) < 0) return null;
+  if ((off = fixed(b, off, n, INT64)) < 0) return null;
   const seq = v.x;
   if ((off = text(b, off, n, 4)) < 0) return null;
   const wardId = v.s;
   if ((off = text(b, off, n, 5)) < 0) return null;
   const bed = v.s;
-  if ((off = int64(b, off, n)) < 0) return null;
+  if ((off = fixed(b, off, n, INT64)) < 0) return null;
   const receivedAt = Math.round(v.x / 1000) + PG_EPOCH_MS;
-  if ((off = float8(b, off, n)) < 0) return null;
+  if ((off = fixed(b, off, n, FLOAT8)) < 0) return null;
   const heartRate = v.isNull ? null : v.x;
-  if ((off = float8(b, off, n)) < 0) return null;
+  if ((off = fixed(b, off, n, FLOAT8)) < 0) return null;
   const spo2 = v.isNull ? null : v.x;
-  if ((off = float8(b, off, n)) < 0) return null;
+  if ((off = fixed(b, off, n, FLOAT8)) < 0) return null;
   const respRate = v.isNull ? null : v.x;
-  if ((off = float8(b, off, n)) < 0) return null;
+  if ((off = fixed(b, off, n, FLOAT8)) < 0) return null;
   const systolicBp = v.isNull ? null : v.x;
-  if ((off = float8(b, off, n)) < 0) return null;
+  if ((off = fixed(b, off, n, FLOAT8)) < 0) return null;
   const diastolicBp = v.isNull ? null : v.x;
-  if ((off = float8(b, off, n)) < 0) return null;
+  if ((off = fixed(b, off, n, FLOAT8)) < 0) return null;
   const temperature = v.isNull ? null : v.x;
   if ((off = text(b, off, n, 13)) < 0) return null;
   const consciousness = v.s as Acvpu | null;
-  if ((off = bool(b, off, n)) < 0) return null;
+  if ((off = fixed(b, off, n, BOOL)) < 0) return null;
   const onOxygen = v.isNull ? null : v.x !== 0;
   if ((off = text(b, off, n)) < 0) return null;
   const correlationId = v.s;

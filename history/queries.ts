@@ -9,14 +9,14 @@
  * its protocol parser decodes every field as UTF-8 text first.
  */
 import type pg from 'pg';
+import { WardstreamError } from '../common/errors.ts';
 import { to as copyTo } from 'pg-copy-streams';
+import { copyDataStart, PG_EPOCH_MS } from './copy-binary.ts';
 
 export const SERIES = ['heartRate', 'spo2', 'respRate', 'systolicBp', 'diastolicBp', 'temperature'] as const;
 export type Series = (typeof SERIES)[number];
 export interface PatientVitals { readonly ts: Float64Array; readonly values: Readonly<Record<Series, Float64Array>>; readonly count: number }
 
-/** Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01). */
-const PG_EPOCH_MS = 946_684_800_000;
 
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
@@ -39,10 +39,10 @@ export async function patientVitals(pool: pg.Pool, patientId: string, fromMs: nu
     });
   } finally { client.release(); }
   const b = Buffer.concat(chunks);
-  // Binary COPY: 11-byte signature, flags (4), header extension length (4) + extension, then
-  // tuples of int16 field count and (int32 length, bytes) per field; -1 ends the stream.
-  let off = 15;
-  off += 4 + b.readInt32BE(off);
+  // Binary COPY (history/copy-binary.ts): the header, then tuples of int16 field count and
+  // (int32 length, bytes) per field; -1 ends the stream.
+  let off = copyDataStart(b);
+  if (off < 0) throw new WardstreamError('HISTORY_ERR_DECODE', 'binary COPY stream shorter than its header');
   const max = Math.max(0, Math.floor((b.length - off) / 38)); // smallest tuple: every vital null
   const ts = new Float64Array(max);
   const cols = SERIES.map(() => new Float64Array(max));

@@ -57,6 +57,9 @@ describe('binary COPY decoder (replay stream)', () => {
     expect(() => new VitalsCopyDecoder().push(Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\x01', 'latin1'), i32(0), i32(0)]))).toThrow(/bad signature/);
     const wrongWidth = Buffer.concat([header, i16(3), field(txt('a')), field(txt('b')), field(txt('c')), trailer]);
     expect(() => new VitalsCopyDecoder().push(wrongWidth)).toThrow(/3 fields, expected 16/);
+    const shortFloat = Buffer.concat([header, tuple(readings[0]!)]);
+    shortFloat.writeInt32BE(4, shortFloat.indexOf(f64(readings[0]!.heartRate)!) - 4); // heart_rate claims 4 bytes
+    expect(() => new VitalsCopyDecoder().push(shortFloat)).toThrow(/a float8 field of 4 bytes/);
     const truncated = new VitalsCopyDecoder();
     truncated.push(stream.subarray(0, stream.length - 10));
     expect(() => truncated.end()).toThrow(/incomplete tuple/);
