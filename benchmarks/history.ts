@@ -59,6 +59,30 @@ function reading(i: number, t: number, T0: number): VitalsReading {
   };
 }
 
+/** A fresh database on the embedded cluster, migrated, and a pool on it. */
+async function benchDatabase(pgsql: { url: string }) {
+  const url = await createDatabase(pgsql.url, 'bench');
+  await migrate(url, log);
+  return { url, pool: new pg.Pool({ connectionString: url, max: 4 }) };
+}
+
+/** READINGS readings of PATIENTS patients at 1 Hz ending an hour ago, in arrival order (patients interleaved). */
+function generateReadings() {
+  const seconds = Math.ceil(READINGS / PATIENTS);
+  const T0 = Math.floor((Date.now() - 3600_000 - seconds * 1000) / 1000) * 1000;
+  const all: VitalsReading[] = [];
+  for (let k = 0; k < READINGS; k++) all.push(reading(k % PATIENTS, Math.floor(k / PATIENTS), T0));
+  return { seconds, T0, all, replayArgs: (source: 'kafka' | 'postgres') => parseReplayArgs({ from: String(T0), to: String(T0 + seconds * 1000 + 1000), warmup: '0', timelines: '0', source }, Date.now()) };
+}
+
+/** The baseline of replay: the same engine over the same readings interleaved across patients (the live processors' order), in memory; readings/s. */
+function interleavedEngineRps(all: readonly VitalsReading[], book: ReturnType<typeof loadRuleFile>): number {
+  const states = new Map<string, PatientState>();
+  const t = performance.now();
+  for (const r of all) states.set(r.patientId, step(states.get(r.patientId), r, book.forPatient(r.wardId, r.patientId)).state);
+  return Math.round(all.length / ((performance.now() - t) / 1000));
+}
+
 async function main() {
   const localKafka = arg('--brokers', '') || process.env.KAFKA_BROKERS ? null : await startLocalKafka({ log: (l) => console.error(l) });
   const brokers = process.env.KAFKA_BROKERS ?? (arg('--brokers', '') || localKafka!.brokers);
@@ -67,15 +91,8 @@ async function main() {
     const prefix = `bench-hist-${Date.now().toString(36)}.`;
     const bt = await benchTopics(brokers, prefix);
     const { config, kafka, topics } = bt;
-    const url = await createDatabase(pgsql.url, 'bench');
-    await migrate(url, log);
-    const pool = new pg.Pool({ connectionString: url, max: 4 });
-
-    // Readings: PATIENTS at 1 Hz, ending an hour ago.
-    const seconds = Math.ceil(READINGS / PATIENTS);
-    const T0 = Math.floor((Date.now() - 3600_000 - seconds * 1000) / 1000) * 1000;
-    const all: VitalsReading[] = [];
-    for (let k = 0; k < READINGS; k++) all.push(reading(k % PATIENTS, Math.floor(k / PATIENTS), T0));
+    const { url, pool } = await benchDatabase(pgsql);
+    const { seconds, T0, all, replayArgs } = generateReadings();
     const producer = createProducer(kafka);
     await producer.connect();
     const pl = progress('loading vitals into Kafka', READINGS);
@@ -124,12 +141,11 @@ async function main() {
 
     // 2. replay speed.
     const book = loadRuleFile(DEFAULT_RULE_FILE);
-    const rargs = (source: 'kafka' | 'postgres') => parseReplayArgs({ from: String(T0), to: String(T0 + seconds * 1000 + 1000), warmup: '0', timelines: '0', source }, Date.now());
     const replay = async (source: 'kafka' | 'postgres', workers?: number) => {
       const t1 = performance.now();
       const pr = progress(`replay from ${source}${workers ? `, ${workers} thread(s)` : ''}`, READINGS);
       let seen = 0;
-      const r = await runReplay(rargs(source), { config, codec, log, book, pool, kafka, topics, databaseUrl: url, workers, progress: (d) => { pr.tick(d - seen); seen = d; } });
+      const r = await runReplay(replayArgs(source), { config, codec, log, book, pool, kafka, topics, databaseUrl: url, workers, progress: (d) => { pr.tick(d - seen); seen = d; } });
       pr.done();
       const secs = (performance.now() - t1) / 1000;
       return { readings: r.report.readings, seconds: Math.round(secs * 100) / 100, readingsPerSec: Math.round(r.report.readings / secs), alerts: r.report.totals.proposed.alerts };
@@ -142,10 +158,7 @@ async function main() {
     const fromPg = await replay('postgres');
     const fromKafka = await replay('kafka');
     const fromKafka1 = await replay('kafka', 2); // two worker threads, half of the partitions each
-    const states = new Map<string, PatientState>();
-    t = performance.now();
-    for (const r of all) { const res = step(states.get(r.patientId), r, book.forPatient(r.wardId, r.patientId)); states.set(r.patientId, res.state); }
-    const interleavedRps = Math.round(all.length / ((performance.now() - t) / 1000));
+    const interleavedRps = interleavedEngineRps(all, book);
     console.error(`replay: postgres ${fromPg.readingsPerSec}/s (first read right after the sink ${fromPgFirstRead.readingsPerSec}/s), kafka ${fromKafka.readingsPerSec}/s (two worker threads ${fromKafka1.readingsPerSec}/s); engine interleaved in memory ${interleavedRps}/s`);
 
     // 3. query: 30 daily partitions, the queried day full at 1 Hz for QUERY_PATIENTS patients.
@@ -227,13 +240,8 @@ async function replayOnly(): Promise<void> {
   const runs = Number(arg('--runs', '3'));
   const pgsql = await startLocalPostgres({ log: (l) => console.error(l) });
   try {
-    const url = await createDatabase(pgsql.url, 'bench');
-    await migrate(url, log);
-    const pool = new pg.Pool({ connectionString: url, max: 4 });
-    const seconds = Math.ceil(READINGS / PATIENTS);
-    const T0 = Math.floor((Date.now() - 3600_000 - seconds * 1000) / 1000) * 1000;
-    const all: VitalsReading[] = [];
-    for (let k = 0; k < READINGS; k++) all.push(reading(k % PATIENTS, Math.floor(k / PATIENTS), T0));
+    const { pool } = await benchDatabase(pgsql);
+    const { seconds, T0, all, replayArgs } = generateReadings();
     await ensurePartitions(pool, [dayStart(T0 - DAY), dayStart(T0), dayStart(T0 + seconds * 1000)]);
     const client = await pool.connect();
     await pipeline(Readable.from([encodeVitalsCopy(all)]), client.query(copyFrom(`COPY vitals (${VITALS_COPY_COLUMNS}) FROM STDIN (FORMAT binary)`)));
@@ -244,12 +252,9 @@ async function replayOnly(): Promise<void> {
     const rows = [];
     for (let r = 0; r < runs; r++) {
       const t = performance.now();
-      const res = await runReplay(parseReplayArgs({ from: String(T0), to: String(T0 + seconds * 1000 + 1000), warmup: '0', timelines: '0', source: 'postgres' }, Date.now()), { config, codec: localCodec(), log, book, pool, workers: 1 });
+      const res = await runReplay(replayArgs('postgres'), { config, codec: localCodec(), log, book, pool, workers: 1 });
       const rps = Math.round(res.report.readings / ((performance.now() - t) / 1000));
-      const states = new Map<string, PatientState>();
-      const t2 = performance.now();
-      for (const x of all) { const o = step(states.get(x.patientId), x, book.forPatient(x.wardId, x.patientId)); states.set(x.patientId, o.state); }
-      const baseline = Math.round(all.length / ((performance.now() - t2) / 1000));
+      const baseline = interleavedEngineRps(all, book);
       rows.push({ readings: res.report.readings, readingsPerSec: rps, interleavedEngineRps: baseline, ratio: Math.round((rps / baseline) * 100) / 100 });
       console.error(`replay from PostgreSQL: ${rps} readings/s (in-memory engine over interleaved patients: ${baseline}/s)`);
     }
