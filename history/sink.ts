@@ -83,17 +83,19 @@ export function auditColumns(key: AuditKey, alerts: readonly AlertEvent[], actio
 /**
  * Vitals in bulk: binary COPY into a per-connection temporary staging table, then one
  * INSERT … SELECT … ON CONFLICT DO NOTHING (COPY itself cannot skip rows that exist, which a
- * redelivered batch has). Binary COPY spares both sides the text arrays of an unnest insert:
+ * redelivered batch has). Exported for its tests. Binary COPY spares both sides the text arrays of an unnest insert:
  * the driver escaping 16 arrays per batch and PostgreSQL parsing them back.
  */
 const staged = new WeakSet<pg.PoolClient>();
-async function copyVitals(client: pg.PoolClient, rows: readonly VitalsReading[]): Promise<void> {
+export async function copyVitals(client: pg.PoolClient, rows: readonly VitalsReading[]): Promise<void> {
+  // Created outside the batch's transaction: created inside, a rolled-back batch would take the
+  // table with it while this connection is remembered as having one.
+  if (!staged.has(client)) {
+    await client.query('CREATE TEMP TABLE IF NOT EXISTS vitals_stage (LIKE vitals) ON COMMIT DELETE ROWS');
+    staged.add(client);
+  }
   await client.query('BEGIN');
   try {
-    if (!staged.has(client)) {
-      await client.query('CREATE TEMP TABLE IF NOT EXISTS vitals_stage (LIKE vitals) ON COMMIT DELETE ROWS');
-      staged.add(client);
-    }
     const copy = client.query(copyFrom(`COPY vitals_stage (${VITALS_COPY_COLUMNS}) FROM STDIN (FORMAT binary)`));
     await pipeline(Readable.from([encodeVitalsCopy(rows)]), copy);
     await client.query(`INSERT INTO vitals (${VITALS_COPY_COLUMNS}) SELECT ${VITALS_COPY_COLUMNS} FROM vitals_stage ON CONFLICT DO NOTHING`);

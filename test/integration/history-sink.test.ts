@@ -16,7 +16,7 @@ import { registerAuditKey } from '../../history/db.ts';
 import { dayStart, dropExpired, ensurePartitions, listPartitions, partitionName } from '../../history/partitions.ts';
 import { parseAuditKey, pseudonym } from '../../history/pseudonym.ts';
 import { patientVitals } from '../../history/queries.ts';
-import { startSink } from '../../history/sink.ts';
+import { copyVitals, startSink } from '../../history/sink.ts';
 import type { Codec } from '../../schemas/codec.ts';
 import type { AlertAction, AlertEvent, VitalsReading } from '../../schemas/records.ts';
 import { partitionForWard, type Topics } from '../../schemas/topics.ts';
@@ -137,6 +137,22 @@ describe('history sink', () => {
     expect(keys).toContain('"key_id":"k2"');
     expect(keys).not.toContain(AUDIT_KEY_HEX);
     expect(keys).not.toContain('b2'.repeat(32));
+  });
+
+  it('a failed batch leaves its connection able to write the next one (the staging table outlives the rollback)', async () => {
+    const day = Date.UTC(2031, 0, 5); // no partition yet: the first write fails inside its transaction
+    const r: VitalsReading = {
+      patientId: 'stage-p', wardId: 'w', bed: null, deviceId: 'stage-d', seq: 1, ts: day + 60_000, receivedAt: day + 60_003,
+      heartRate: 72, spo2: 97, respRate: null, systolicBp: null, diastolicBp: null, temperature: null, consciousness: 'A', onOxygen: false, correlationId: 'stage-c',
+    };
+    const client = await db.pool.connect();
+    try {
+      await expect(copyVitals(client, [r])).rejects.toThrow(/partition/);
+      await ensurePartitions(db.pool, [day]);
+      await copyVitals(client, [r]); // same connection
+      await copyVitals(client, [r]); // a redelivery: no second row
+    } finally { client.release(); }
+    expect(await count(db.pool, "SELECT count(*) AS n FROM vitals WHERE patient_id = 'stage-p'")).toBe(1);
   });
 
   it('retention drops only daily partitions that fully expired', async () => {
