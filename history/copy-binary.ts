@@ -177,14 +177,13 @@ function decodeTuple(b: Buffer, off: number, n: number): { reading: VitalsReadin
  * whole batch is one allocation.
  */
 export function encodeVitalsCopy(rows: readonly VitalsReading[]): Buffer {
-  const strs: (string | null)[] = [];
+  const len = (x: string | null) => (x === null ? 0 : Buffer.byteLength(x, 'utf8'));
+  const f8len = (x: number | null) => (x === null ? 0 : 8);
   let size = 19 + 2;
   for (const r of rows) {
-    strs.push(r.patientId, r.deviceId, r.wardId, r.bed, r.consciousness, r.correlationId);
-    size += 2 + 16 * 4 + 3 * 8 + 6 * 8 + 1; // field count, lengths, ts/seq/received_at, vitals, bool
-    for (let k = strs.length - 6; k < strs.length; k++) { const x = strs[k]!; if (x !== null) size += Buffer.byteLength(x, 'utf8'); }
-    for (const x of [r.heartRate, r.spo2, r.respRate, r.systolicBp, r.diastolicBp, r.temperature]) if (x === null) size -= 8;
-    if (r.onOxygen === null) size -= 1;
+    size += 2 + 16 * 4 + 3 * 8 + (r.onOxygen === null ? 0 : 1) // field count, lengths, ts/seq/received_at, bool
+      + len(r.patientId) + len(r.deviceId) + len(r.wardId) + len(r.bed) + len(r.consciousness) + len(r.correlationId)
+      + f8len(r.heartRate) + f8len(r.spo2) + f8len(r.respRate) + f8len(r.systolicBp) + f8len(r.diastolicBp) + f8len(r.temperature);
   }
   const b = Buffer.allocUnsafe(size);
   SIGNATURE.copy(b, 0);
@@ -210,16 +209,14 @@ export function encodeVitalsCopy(rows: readonly VitalsReading[]): Buffer {
     b.writeDoubleBE(x, off + 4);
     off += 12;
   };
-  let k = 0;
   for (const r of rows) {
     b.writeInt16BE(FIELDS, off); off += 2;
-    str(strs[k]!); i64((r.ts - PG_EPOCH_MS) * 1000); str(strs[k + 1]!); i64(r.seq); str(strs[k + 2]!); str(strs[k + 3]!);
+    str(r.patientId); i64((r.ts - PG_EPOCH_MS) * 1000); str(r.deviceId); i64(r.seq); str(r.wardId); str(r.bed);
     i64((r.receivedAt - PG_EPOCH_MS) * 1000);
     f8(r.heartRate); f8(r.spo2); f8(r.respRate); f8(r.systolicBp); f8(r.diastolicBp); f8(r.temperature);
-    str(strs[k + 4]!);
+    str(r.consciousness);
     if (r.onOxygen === null) { b.writeInt32BE(-1, off); off += 4; } else { b.writeInt32BE(1, off); b[off + 4] = r.onOxygen ? 1 : 0; off += 5; }
-    str(strs[k + 5]!);
-    k += 6;
+    str(r.correlationId);
   }
   b.writeInt16BE(-1, off); off += 2;
   if (off !== size) fail(`encoded ${off} bytes, sized ${size}`);
