@@ -8,6 +8,16 @@ export const VITAL_NAMES = ['heartRate', 'spo2', 'respRate', 'systolicBp', 'dias
 export type VitalName = (typeof VITAL_NAMES)[number];
 export type Acvpu = 'A' | 'C' | 'V' | 'P' | 'U';
 
+/**
+ * The one definition of an identifier (patient, ward, device, bed): 1-64 characters of
+ * [A-Za-z0-9._:-]. Every entry point (MQTT topics and payloads, tokens, rule files, CLI
+ * arguments, client messages) validates ids against it; `ID_SOURCE` is the same pattern for
+ * JSON schemas.
+ */
+export const ID_SOURCE = '^[A-Za-z0-9._:-]{1,64}$';
+export const ID_PATTERN = new RegExp(ID_SOURCE);
+export const isId = (v: unknown): v is string => typeof v === 'string' && ID_PATTERN.test(v);
+
 export interface VitalsReading {
   readonly patientId: string;
   readonly wardId: string;
