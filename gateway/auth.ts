@@ -75,7 +75,9 @@ export async function verifyToken(token: string, cfg: AuthConfig, now?: Date): P
     const role = payload.role;
     const wards = payload.wards;
     if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) throw new WardstreamError('GATEWAY_ERR_UNAUTHORIZED', `role claim must be one of ${ROLES.join(', ')}`);
-    if (!Array.isArray(wards) || !wards.every((w) => w === '*' || isId(w))) throw new WardstreamError('GATEWAY_ERR_UNAUTHORIZED', 'wards claim must be a list of ward ids');
+    if (!Array.isArray(wards) || !wards.every((w) => w === '*' || isId(w))) {
+      throw new WardstreamError('GATEWAY_ERR_UNAUTHORIZED', 'wards claim must be a list of ward ids');
+    }
     return { sub: String(payload.sub), role: role as Role, wards: wards as string[], exp: payload.exp! };
   } catch (e) {
     if (e instanceof WardstreamError) throw e;

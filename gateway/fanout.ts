@@ -37,7 +37,9 @@ export function createFanout(d: FanoutDeps): FeedSink {
     alert(partition: number, offset: string, alert: AlertEvent, now: number) {
       if (!seen.addIfNew(alert.eventId)) return;
       cache.applyAlert(alert);
-      const json = JSON.stringify({ type: 'alert', position: { topic: 'alerts', partition, offset }, alert: { id: alert.alertId, ...alert } } satisfies ServerMessage);
+      const json = JSON.stringify({
+        type: 'alert', position: { topic: 'alerts', partition, offset }, alert: { id: alert.alertId, ...alert },
+      } satisfies ServerMessage);
       resume.add('alerts', partition, BigInt(offset), alert.wardId, json);
       publish(alertsTopic(alert.wardId), json);
       log.debug('alert sent to ward subscribers', { alertId: alert.alertId, phase: alert.phase, wardId: alert.wardId, correlationId: alert.correlationId });

@@ -141,7 +141,8 @@ const subscribe: Handler<'subscribe'> = (core, ws, d, msg, now) => {
   if (vitals) { d.vitalsWards.add(msg.ward); if (!d.conflating) ws.subscribe(vitalsTopic(msg.ward)); }
   if (!d.wards.has(msg.ward)) { d.wards.add(msg.ward); m.subscriptions.inc(); }
   ws.cork(() => {
-    send(ws, { type: 'subscribed', ward: msg.ward, vitals, partition, resumed, resynced, head: { vitals: resume.head('vitals', partition), alerts: resume.head('alerts', partition) } });
+    const head = { vitals: resume.head('vitals', partition), alerts: resume.head('alerts', partition) };
+    send(ws, { type: 'subscribed', ward: msg.ward, vitals, partition, resumed, resynced, head });
     if (resumed) { for (const j of replay!) ws.send(j); m.resumed.inc({ outcome: 'resumed' }); }
     else {
       send(ws, { type: 'snapshot', ward: msg.ward, patients: cache.snapshot(msg.ward, vitals), resynced });
@@ -164,7 +165,10 @@ function act(core: GatewayCore, ws: ClientSocket, d: Session, msg: Of<'ack' | 's
   };
   return core.feed.writeAction(action).then(
     () => { if (!d.closed) ws.cork(() => send(ws, { type: 'action-accepted', actionId, alertId: alert.alertId, action: msg.type })); },
-    (e: Error) => { core.log.error('alert action not written', { err: e }); if (!d.closed) ws.cork(() => sendError(core, ws, 'GATEWAY_ERR_BAD_REQUEST', 'action could not be recorded; try again')); },
+    (e: Error) => {
+      core.log.error('alert action not written', { err: e });
+      if (!d.closed) ws.cork(() => sendError(core, ws, 'GATEWAY_ERR_BAD_REQUEST', 'action could not be recorded; try again'));
+    },
   );
 }
 

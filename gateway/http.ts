@@ -40,14 +40,16 @@ function asDirUrl(dir: string | URL): URL {
 }
 
 const notFound = (res: uWS.HttpResponse) => {
-  res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end(JSON.stringify({ type: 'error', code: 'GATEWAY_ERR_BAD_REQUEST', message: 'not found' }));
+  res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json')
+    .end(JSON.stringify({ type: 'error', code: 'GATEWAY_ERR_BAD_REQUEST', message: 'not found' }));
 };
 
 export function registerRoutes(app: uWS.TemplatedApp, o: { registry: prom.Registry; joined: () => boolean; healthy: () => boolean; files: StaticFiles }): void {
   const { registry, files } = o;
   app.get('/healthz', (res) => {
     const ok = o.healthy();
-    res.writeStatus(ok ? '200 OK' : '503 Service Unavailable').writeHeader('content-type', 'application/json').end(JSON.stringify({ ok, gatewayConsumer: o.joined() }));
+    res.writeStatus(ok ? '200 OK' : '503 Service Unavailable').writeHeader('content-type', 'application/json')
+      .end(JSON.stringify({ ok, gatewayConsumer: o.joined() }));
   });
   app.get('/metrics', (res) => {
     let aborted = false;

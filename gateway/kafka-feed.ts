@@ -41,7 +41,9 @@ export function createKafkaFeed(o: KafkaFeedOptions): Feed {
   // A fetch returns as soon as a record arrives, so the wait only bounds idle polling: 10 ms
   // here cost ~8 % of a core in an idle gateway, with the same delivery latency (A/B in
   // benchmarks/README.md §7).
-  const consumer = kafka.consumer({ groupId: `${config.kafkaTopicPrefix}wardstream-gateway-${instance}`, maxWaitTimeInMs: 500, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+  const consumer = kafka.consumer({
+    groupId: `${config.kafkaTopicPrefix}wardstream-gateway-${instance}`, maxWaitTimeInMs: 500, sessionTimeout: 10_000, heartbeatInterval: 1000,
+  });
   let joined = false;
 
   return {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { catchUp, CONFLATE_ABOVE_BYTES, mayConflate, RESUME_BELOW_BYTES, shouldCatchUp, shouldConflate, sweepSlowSockets } from '../../../gateway/conflation.ts';
+import {
+  catchUp, CONFLATE_ABOVE_BYTES, mayConflate, RESUME_BELOW_BYTES, shouldCatchUp, shouldConflate, sweepSlowSockets,
+} from '../../../gateway/conflation.ts';
 import { harness, reading } from './harness.ts';
 
 describe('conflation decisions', () => {

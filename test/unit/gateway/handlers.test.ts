@@ -36,7 +36,9 @@ describe('subscribe', () => {
     ws.clear();
     await h.send(ws, { type: 'subscribe', ward: 'w1' });
     const [sub, snap] = ws.messages();
-    expect(sub).toMatchObject({ type: 'subscribed', ward: 'w1', vitals: true, partition: P1, resumed: false, resynced: false, head: { vitals: '-1', alerts: '-1' } });
+    expect(sub).toMatchObject({
+      type: 'subscribed', ward: 'w1', vitals: true, partition: P1, resumed: false, resynced: false, head: { vitals: '-1', alerts: '-1' },
+    });
     expect(snap).toMatchObject({ type: 'snapshot', ward: 'w1', resynced: false, patients: [{ patientId: 'p1', vitals: { heartRate: { value: 72 } } }] });
     expect([...ws.topics].sort()).toEqual(['a/w1', 'v/w1']);
     h.feed.vitals(P1, reading({ patientId: 'p1', wardId: 'w1' }));
@@ -87,7 +89,8 @@ describe('subscribe', () => {
     admin.clear();
     await h.send(admin, { type: 'subscribe', ward: 'w1' });
     expect(admin.messages()[0]).toMatchObject({ type: 'subscribed', vitals: false });
-    expect(admin.last()).toEqual({ type: 'snapshot', ward: 'w1', resynced: false, patients: [{ patientId: 'p1', bed: '1', updatedTs: 1_700_000_000_000, activeAlerts: [] }] });
+    const patients = [{ patientId: 'p1', bed: '1', updatedTs: 1_700_000_000_000, activeAlerts: [] }];
+    expect(admin.last()).toEqual({ type: 'snapshot', ward: 'w1', resynced: false, patients });
     expect([...admin.topics]).toEqual(['a/w1']);
   });
 
@@ -152,7 +155,8 @@ describe('ack and silence', () => {
 
   it('finds alerts raised before the gateway started in patient-status', async () => {
     const h = await harness();
-    h.feed.status(status({ patientId: 'p1', wardId: 'w1', alerts: [{ alertId: 'old', rule: 'hr-high', priority: 'high', state: 'latched', acked: false, onsetTs: 1 }] }));
+    const alerts = [{ alertId: 'old', rule: 'hr-high', priority: 'high', state: 'latched', acked: false, onsetTs: 1 }] as const;
+    h.feed.status(status({ patientId: 'p1', wardId: 'w1', alerts }));
     const ws = h.connect();
     await h.send(ws, { type: 'ack', alertId: 'old' });
     expect(h.feed.actions).toMatchObject([{ alertId: 'old', patientId: 'p1', wardId: 'w1' }]);

@@ -69,7 +69,8 @@ export async function harness(o: { bufferPerPartition?: number; floors?: number[
     partitions: PARTITIONS, auth: AUTH, resume: new ResumeBuffer(o.bufferPerPartition ?? 100), cache: new SnapshotCache(),
     feed, metrics, log: createLogger('unit', 'error'), now: () => clock.now,
   };
-  await feed.start(createFanout({ resume: core.resume, cache: core.cache, seen: new RecentIds(1000), metrics, log: core.log, publish: (t, j) => hub.publish(t, j) }));
+  const publish = (t: string, j: string) => hub.publish(t, j);
+  await feed.start(createFanout({ resume: core.resume, cache: core.cache, seen: new RecentIds(1000), metrics, log: core.log, publish }));
   return {
     core, feed, hub, metrics, registry, clock,
     connect(p = {}) {
@@ -92,7 +93,8 @@ export function reading(o: { patientId: string; wardId: string; heartRate?: numb
   seq++;
   return {
     patientId: o.patientId, wardId: o.wardId, bed: null, deviceId: `dev-${o.patientId}`, seq, ts: 1_700_000_000_000 + seq, receivedAt: 1_700_000_000_000 + seq,
-    heartRate: o.heartRate ?? 70, spo2: 97, respRate: null, systolicBp: null, diastolicBp: null, temperature: null, consciousness: null, onOxygen: null, correlationId: `c-${seq}`,
+    heartRate: o.heartRate ?? 70, spo2: 97, respRate: null, systolicBp: null, diastolicBp: null, temperature: null,
+    consciousness: null, onOxygen: null, correlationId: `c-${seq}`,
   };
 }
 
@@ -113,7 +115,8 @@ export function status(o: { patientId: string; wardId: string; alerts?: PatientS
 }
 
 /** The value of a counter or gauge series with these labels (0 when absent). */
-export async function valueOf(metric: { get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }> }, labels: Record<string, string> = {}): Promise<number> {
+type Series = { get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }> };
+export async function valueOf(metric: Series, labels: Record<string, string> = {}): Promise<number> {
   const { values } = await metric.get();
   return values.find((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))?.value ?? 0;
 }

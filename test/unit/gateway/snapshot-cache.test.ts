@@ -32,7 +32,8 @@ describe('SnapshotCache', () => {
     expect(c.findAlert('a1')).toEqual({ alertId: 'a1', patientId: 'p1', wardId: 'w1', state: 'active' });
     c.applyAlert(alert({ alertId: 'a1', patientId: 'p1', wardId: 'w1', state: 'inactive' }));
     expect(c.findAlert('a1')).toBeUndefined();
-    c.applyStatus(status({ patientId: 'p9', wardId: 'w2', alerts: [{ alertId: 'old', rule: 'spo2-low', priority: 'high', state: 'latched', acked: false, onsetTs: 1 }] }));
+    const alerts = [{ alertId: 'old', rule: 'spo2-low', priority: 'high', state: 'latched', acked: false, onsetTs: 1 }] as const;
+    c.applyStatus(status({ patientId: 'p9', wardId: 'w2', alerts }));
     expect(c.findAlert('old')).toEqual({ alertId: 'old', patientId: 'p9', wardId: 'w2', state: 'latched' });
   });
 
