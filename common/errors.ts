@@ -31,6 +31,9 @@ export const ERRORS = {
   // configuration and CLI
   CONFIG_ERR_INVALID: { retriable: false, message: 'invalid configuration' },
   CLI_ERR_USAGE: { retriable: false, message: 'invalid command line' },
+  // gateway
+  GATEWAY_ERR_LISTEN: { retriable: false, message: 'the gateway could not listen on its address' },
+  GATEWAY_ERR_BUNDLE: { retriable: false, message: 'the dashboard client bundle could not be built' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -10,6 +10,7 @@
  */
 import { createLocalJWKSet, errors as joseErrors, importSPKI, jwtVerify, SignJWT, type JSONWebKeySet, type JWTVerifyGetKey, type KeyObject } from 'jose';
 import { WardstreamError } from '../common/errors.ts';
+import { isId } from '../schemas/records.ts';
 
 export const ROLES = ['nurse', 'charge_nurse', 'physician', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -34,8 +35,6 @@ export interface AuthConfig {
   readonly issuer: string;
   readonly audience: string;
 }
-
-const WARD = /^([A-Za-z0-9._:-]{1,64}|\*)$/;
 
 function key(secret: string): Uint8Array {
   return new TextEncoder().encode(secret);
@@ -76,7 +75,9 @@ export async function verifyToken(token: string, cfg: AuthConfig, now?: Date): P
     const role = payload.role;
     const wards = payload.wards;
     if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) throw new WardstreamError('GATEWAY_ERR_UNAUTHORIZED', `role claim must be one of ${ROLES.join(', ')}`);
-    if (!Array.isArray(wards) || !wards.every((w) => typeof w === 'string' && WARD.test(w))) throw new WardstreamError('GATEWAY_ERR_UNAUTHORIZED', 'wards claim must be a list of ward ids');
+    if (!Array.isArray(wards) || !wards.every((w) => w === '*' || isId(w))) {
+      throw new WardstreamError('GATEWAY_ERR_UNAUTHORIZED', 'wards claim must be a list of ward ids');
+    }
     return { sub: String(payload.sub), role: role as Role, wards: wards as string[], exp: payload.exp! };
   } catch (e) {
     if (e instanceof WardstreamError) throw e;

@@ -1,8 +1,8 @@
 /**
  * Typed client for the wardstream WebSocket protocol (docs/protocol.md), used by the dashboard
- * page (served transpiled at /client.js), the tests and the load tools. Only type imports (the
- * message types of gateway/protocol.ts, erased when transpiled): it takes the WebSocket
- * implementation (the browser's, or `ws` in Node).
+ * page (bundled by gateway/bundle.ts into the static directory, served at /client.js), the tests
+ * and the load tools. Only type imports (the message types of gateway/protocol.ts, erased when
+ * bundled): it takes the WebSocket implementation (the browser's, or `ws` in Node).
  *
  * What it adds over a raw socket:
  *  - gap-free resume: it keeps the last position of each stream per subscribed ward and, after

@@ -2,7 +2,7 @@
  * The WebSocket protocol (docs/protocol.md): JSON objects with a `type` field.
  * Pure parsing of client messages, so malformed input becomes an error message, not a crash.
  */
-import type { AlertEvent, PatientStatus, VitalsReading } from '../schemas/records.ts';
+import { isId, type AlertEvent, type PatientStatus, type VitalsReading } from '../schemas/records.ts';
 import type { ErrorCode } from '../common/errors.ts';
 
 /** Where an event sits: its Kafka topic (`vitals` or `alerts`), partition and offset. */
@@ -44,7 +44,8 @@ export type ServerMessage =
   | { type: 'pong' }
   | { type: 'error'; code: ErrorCode; message: string };
 
-const WARD = /^[A-Za-z0-9._:-]{1,64}$/;
+/** Alert ids (the processors' deterministic ids): a narrower alphabet than ward and patient ids. */
+const ALERT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export function parseClientMessage(raw: ArrayBuffer | string): { ok: true; msg: ClientMessage } | { ok: false; code: ErrorCode; message: string } {
   let j: unknown;
@@ -58,7 +59,7 @@ export function parseClientMessage(raw: ArrayBuffer | string): { ok: true; msg: 
   switch (m.type) {
     case 'subscribe':
     case 'unsubscribe': {
-      if (typeof m.ward !== 'string' || !WARD.test(m.ward)) return { ok: false, code: 'GATEWAY_ERR_BAD_REQUEST', message: `${m.type} needs "ward": a ward id` };
+      if (!isId(m.ward)) return { ok: false, code: 'GATEWAY_ERR_BAD_REQUEST', message: `${m.type} needs "ward": a ward id` };
       if (m.type === 'unsubscribe' || m.since === undefined) return { ok: true, msg: { type: m.type, ward: m.ward } };
       const since = m.since as Record<string, unknown> | null;
       const off = (v: unknown) => v === null || (typeof v === 'string' && /^(-1|\d{1,19})$/.test(v));
@@ -74,7 +75,7 @@ export function parseClientMessage(raw: ArrayBuffer | string): { ok: true; msg: 
       return { ok: true, msg: { type: 'refresh', token: m.token } };
     case 'ack':
     case 'silence': {
-      if (typeof m.alertId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(m.alertId)) return { ok: false, code: 'GATEWAY_ERR_BAD_REQUEST', message: `${m.type} needs "alertId"` };
+      if (typeof m.alertId !== 'string' || !ALERT_ID.test(m.alertId)) return { ok: false, code: 'GATEWAY_ERR_BAD_REQUEST', message: `${m.type} needs "alertId"` };
       if (m.type === 'ack') return { ok: true, msg: { type: 'ack', alertId: m.alertId } };
       const d = m.durationSec;
       if (typeof d !== 'number' || !Number.isInteger(d) || d < 1 || d > 3600) return { ok: false, code: 'GATEWAY_ERR_BAD_REQUEST', message: 'silence needs "durationSec": 1 to 3600 (the rule file may cap it lower)' };

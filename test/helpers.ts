@@ -3,6 +3,9 @@
  * Kafka, aedes or Mosquitto, and real WebSocket clients (`ws`).
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import mqtt from 'mqtt';
 import { inject } from 'vitest';
@@ -14,6 +17,7 @@ import { createKafka, ensureTopics } from '../common/kafka.ts';
 import { createLogger } from '../common/log.ts';
 import { createRegistry } from '../common/metrics.ts';
 import { signToken, type Role } from '../gateway/auth.ts';
+import { buildClientBundle } from '../gateway/bundle.ts';
 import { startGateway, type Gateway } from '../gateway/gateway.ts';
 import { startMosquitto } from '../deploy/local/mosquitto.ts';
 import { createDatabase } from '../deploy/local/postgres.ts';
@@ -43,8 +47,19 @@ export async function setupTopics(config: Config): Promise<{ kafka: Kafka; topic
 
 export interface Stack { config: Config; kafka: Kafka; topics: Topics; codec: Codec; bridge: Bridge; processor: Processor; gateway: Gateway; close(): Promise<void> }
 
-/** Bridge + processor + gateway in this process, against real Kafka and MQTT. */
-export async function startStack(over: Partial<Config> = {}): Promise<Stack> {
+let staticDir: Promise<string> | undefined;
+/** The dashboard's static files (what `npm run build` writes to dist/gateway/public), built once per test process into a temporary directory. */
+export function builtStaticDir(): Promise<string> {
+  if (!staticDir) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'wardstream-static-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    staticDir = buildClientBundle(dir);
+  }
+  return staticDir;
+}
+
+/** Bridge + processor + gateway in this process, against real Kafka and MQTT; `staticDir` for tests that load the page. */
+export async function startStack(over: Partial<Config> = {}, o: { staticDir?: string } = {}): Promise<Stack> {
   const config = testConfig(over);
   const { kafka, topics, codec } = await setupTopics(config);
   const registry = createRegistry('test');
@@ -52,7 +67,7 @@ export async function startStack(over: Partial<Config> = {}): Promise<Stack> {
   const processor = await startProcessor({ config, kafka, codec, topics, log, registry });
   const gateway = await startGateway({
     config, kafka, codec, topics, log, registry, auth: { secret: SECRET, issuer: config.jwtIssuer, audience: config.jwtAudience },
-    dependenciesHealthy: () => bridge.healthy() && processor.healthy(),
+    dependenciesHealthy: () => bridge.healthy() && processor.healthy(), staticDir: o.staticDir,
   });
   await waitUntil(() => gateway.healthy(), 30_000, 'gateway healthy');
   return {

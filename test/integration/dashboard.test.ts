@@ -10,7 +10,7 @@ import type mqtt from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../browser.ts';
-import { mqttClient, reading, startStack, token, type Stack } from '../helpers.ts';
+import { builtStaticDir, mqttClient, reading, startStack, token, type Stack } from '../helpers.ts';
 
 const ART = path.resolve(import.meta.dirname, '../../test-artifacts');
 let stack: Stack;
@@ -38,7 +38,7 @@ async function open(tok: string): Promise<Page> {
 }
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({}, { staticDir: await builtStaticDir() });
   dev = await mqttClient(stack.bridge.mqttUrl);
   browser = await launchChromium();
 }, 180_000);
