@@ -9,15 +9,15 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
-import { createKafka } from '../common/kafka.ts';
-import { createLogger } from '../common/log.ts';
-import { parseRuleFile } from '../processors/rulebook.ts';
-import { createCodec } from '../schemas/codec.ts';
-import type { AlertAction, AlertEvent, VitalsReading } from '../schemas/records.ts';
-import { topicNames } from '../schemas/topics.ts';
-import type { ReplayArgs } from './replay-args.ts';
+import { createKafka } from '../../common/kafka.ts';
+import { createLogger } from '../../common/log.ts';
+import { parseRuleFile } from '../../processors/rulebook.ts';
+import { createCodec } from '../../schemas/codec.ts';
+import type { AlertAction, AlertEvent, VitalsReading } from '../../schemas/records.ts';
+import { topicNames } from '../../schemas/topics.ts';
+import type { ReplayArgs } from './args.ts';
 import { readKafkaVitals, streamPatients } from './replay.ts';
-import { byTsSeq, replayPeriod } from './replay-core.ts';
+import { byTsSeq, replayPeriod } from './core.ts';
 
 interface Common {
   readonly shard: number; readonly shards: number; readonly ruleText: string; readonly ruleVersion: string;

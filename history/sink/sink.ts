@@ -22,15 +22,15 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Config } from '../common/config.ts';
-import type { Logger } from '../common/log.ts';
-import { LATENCY_BUCKETS, prom } from '../common/metrics.ts';
-import type { Codec } from '../schemas/codec.ts';
-import type { AlertAction, AlertEvent, VitalsReading } from '../schemas/records.ts';
-import type { Topics } from '../schemas/topics.ts';
-import { encodeVitalsCopy, VITALS_COPY_COLUMNS } from './copy-binary.ts';
+import type { Config } from '../../common/config.ts';
+import type { Logger } from '../../common/log.ts';
+import { LATENCY_BUCKETS, prom } from '../../common/metrics.ts';
+import type { Codec } from '../../schemas/codec.ts';
+import type { AlertAction, AlertEvent, VitalsReading } from '../../schemas/records.ts';
+import type { Topics } from '../../schemas/topics.ts';
+import { encodeVitalsCopy, VITALS_COPY_COLUMNS } from '../copy-binary.ts';
 import { dayStart, daysBetween, dropExpired, ensurePartitions } from './partitions.ts';
-import { pseudonym, type AuditKey } from './pseudonym.ts';
+import { pseudonym, type AuditKey } from '../pseudonym.ts';
 
 export interface Sink {
   healthy(): boolean;

@@ -17,19 +17,19 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
-import type { Config } from '../common/config.ts';
-import { WardstreamError } from '../common/errors.ts';
-import { createProducer, readRange, sendChunked, whenReady, type Message } from '../common/kafka.ts';
-import type { Logger } from '../common/log.ts';
-import type { RuleBook } from '../processors/rulebook.ts';
-import type { Codec } from '../schemas/codec.ts';
-import type { AlertAction, AlertEvent, Acvpu, VitalsReading } from '../schemas/records.ts';
-import { partitionForWard, type Topics } from '../schemas/topics.ts';
+import type { Config } from '../../common/config.ts';
+import { WardstreamError } from '../../common/errors.ts';
+import { createProducer, readRange, sendChunked, whenReady, type Message } from '../../common/kafka.ts';
+import type { Logger } from '../../common/log.ts';
+import type { RuleBook } from '../../processors/rulebook.ts';
+import type { Codec } from '../../schemas/codec.ts';
+import type { AlertAction, AlertEvent, Acvpu, VitalsReading } from '../../schemas/records.ts';
+import { partitionForWard, type Topics } from '../../schemas/topics.ts';
 import { to as copyTo } from 'pg-copy-streams';
-import { VITALS_COPY_COLUMNS, VitalsCopyDecoder } from './copy-binary.ts';
-import type { ReplayArgs } from './replay-args.ts';
-import { applyReadings, byTsSeq, finishPeriod, type PatientInProgress } from './replay-core.ts';
-import type { WorkerInput, WorkerOutput } from './replay-worker.ts';
+import { VITALS_COPY_COLUMNS, VitalsCopyDecoder } from '../copy-binary.ts';
+import type { ReplayArgs } from './args.ts';
+import { applyReadings, byTsSeq, finishPeriod, type PatientInProgress } from './core.ts';
+import type { WorkerInput, WorkerOutput } from './worker.ts';
 import { buildReport, downsample, eventOrder, spansOf, type ReplayReport, type Timeline } from './report.ts';
 
 /** Late records are looked for this far past the end of the range in the Kafka log. */
@@ -400,7 +400,7 @@ async function inWorkers(n: number, src: Source, meta: SourceMeta, args: ReplayA
   const done = new Array<number>(n).fill(0);
   // Workers do not inherit the TypeScript loader: a small bootstrap registers tsx's ESM hooks
   // in the worker first, then loads the worker module.
-  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(new URL('./replay-worker.ts', import.meta.url).href)}); })`;
+  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(new URL('./worker.ts', import.meta.url).href)}); })`;
   const scope = src.kafkaScope;
   const results = await Promise.all(Array.from({ length: n }, (_, shard) => new Promise<Extract<WorkerOutput, { type: 'done' }>>((resolve, reject) => {
     const common = { shard, shards: n, ruleText: d.book.text, ruleVersion: d.book.version, from: args.from, to: args.to, partitions, actions: [...src.actions] };

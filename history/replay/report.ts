@@ -12,7 +12,7 @@
  *   difference    episodes matched per (patient, rule) when their active spans overlap:
  *                 added (proposed only), removed (current only), earlier / later / same start
  */
-import type { AlertEvent, VitalsReading } from '../schemas/records.ts';
+import type { AlertEvent, VitalsReading } from '../../schemas/records.ts';
 
 export interface Span { readonly alertId: string; readonly patientId: string; readonly wardId: string; readonly rule: string; readonly priority: string; readonly start: number; readonly end: number | null; readonly onset: number }
 
