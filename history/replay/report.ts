@@ -125,6 +125,27 @@ export function downsample(readings: readonly VitalsReading[], names: readonly s
   return out;
 }
 
+/**
+ * The patients whose timelines the report shows, at most `n`: those with the most differences
+ * first (10 points per difference item), then the most alert episodes (1 per span, current and
+ * proposed); ties by id.
+ */
+export function timelinePatients(diff: ReplayReport['diff'], current: readonly Span[], proposed: readonly Span[], n: number): string[] {
+  const score = new Map<string, number>();
+  for (const i of diff.items) score.set(i.patientId, (score.get(i.patientId) ?? 0) + 10);
+  for (const s of [...current, ...proposed]) score.set(s.patientId, (score.get(s.patientId) ?? 0) + 1);
+  return [...score].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n).map(([id]) => id);
+}
+
+/** One patient's timeline: its readings from `from` on, downsampled, and its spans on both sides. */
+export function timelineOf(patientId: string, readings: readonly VitalsReading[], from: number, current: readonly Span[], proposed: readonly Span[]): Timeline {
+  return {
+    patientId,
+    series: downsample(readings.filter((r) => r.ts >= from)),
+    current: current.filter((s) => s.patientId === patientId), proposed: proposed.filter((s) => s.patientId === patientId),
+  };
+}
+
 export function buildReport(o: {
   name: string; source: 'kafka' | 'postgres'; from: number; to: number; wards: readonly string[]; patients: number; readings: number;
   current: readonly AlertEvent[]; proposed: readonly AlertEvent[]; proposedVersion: string; timelines?: readonly Timeline[];
