@@ -3,34 +3,42 @@
  * PostgreSQL, and every alert transition and clinician action into the pseudonymized,
  * append-only `audit_log`.
  *
+ *   batch.ts        Kafka batch → records, column arrays, audit rows, idempotency keys (pure)
+ *   store.ts        the transactions (vitals: binary COPY through a staging table)
+ *   partitions.ts   daily `vitals` partitions: on demand, ahead, and retention
+ *   failures.ts     what a failed write means: retriable or not (pure)
+ *   retry.ts        retry, then split a failing batch to isolate the refused records (pure)
+ *   dead-letter.ts  refused records → `history.dlq`
+ *
  * Delivery (at-least-once in, exactly-once rows):
  *   for each consumed batch of one partition:
- *     1. decode, then write all its rows in one transaction (vitals: binary COPY into a staging
- *        table, then INSERT … SELECT … ON CONFLICT DO NOTHING; alerts, actions and audit:
- *        INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING; a few round trips per batch
- *        whatever its size)
+ *     1. decode, then write all its rows in one transaction (ON CONFLICT DO NOTHING on the keys)
  *     2. COMMIT, and only then commit the batch's Kafka offset
  *   A crash between 1/2 and the offset commit redelivers the batch; the primary keys
  *   (vitals: patient, ts, device, seq; alerts: eventId; actions: actionId; audit: source id)
  *   turn the redelivered rows into no-ops, so no row is ever written twice or lost.
- *
- * Partitions: the days a batch touches are created on demand (cached), days ahead every
- * maintenance round, and expired days dropped (history/partitions.ts).
+ * Failures (retry.ts): a lost connection or an unavailable server is waited out, however long;
+ * a batch the database refuses `retry.attempts` times (default 5, with backoff) is split, the
+ * records it refuses on their own are dead-lettered (acks=all, before the offset commit), and
+ * the rest is written: one bad record no longer stops its partition.
  */
-import type { Kafka } from 'kafkajs';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { Config } from '../../common/config.ts';
+import { createProducer } from '../../common/kafka.ts';
 import type { Logger } from '../../common/log.ts';
-import { LATENCY_BUCKETS, prom } from '../../common/metrics.ts';
+import type { prom } from '../../common/metrics.ts';
 import type { Codec } from '../../schemas/codec.ts';
 import type { AlertAction, AlertEvent, VitalsReading } from '../../schemas/records.ts';
 import type { Topics } from '../../schemas/topics.ts';
-import { encodeVitalsCopy, VITALS_COPY_COLUMNS } from '../copy-binary.ts';
-import { dayStart, daysBetween, dropExpired, ensurePartitions } from './partitions.ts';
-import { pseudonym, type AuditKey } from '../pseudonym.ts';
+import type { AuditKey } from '../pseudonym.ts';
+import { daysOf, decodeBatch, type Decoded, type SinkKind } from './batch.ts';
+import { deadLetterOf, sendDeadLetters } from './dead-letter.ts';
+import { sqlStateOf } from './failures.ts';
+import { sinkMetrics } from './metrics.ts';
+import { PartitionDays } from './partitions.ts';
+import { DEFAULT_RETRY, storeOrIsolate, type Refused, type RetryPolicy } from './retry.ts';
+import { copyVitals, writeEvents } from './store.ts';
 
 export interface Sink {
   healthy(): boolean;
@@ -39,103 +47,30 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-const ALERTS_SQL = `INSERT INTO alert_events (event_id, alert_id, patient_id, ward_id, bed, rule, priority, phase, state, parameter, value, threshold, onset_ts, event_ts, message, rule_version, correlation_id, details, notify, actor, actor_role, grouped_with, silenced_until)
-SELECT e, a, p, w, b, r, pr, ph, st, pa, v, th, to_timestamp(o / 1000.0), to_timestamp(t / 1000.0), m, rv, ci, dt::jsonb, string_to_array(n, ','), ac, ar, g, to_timestamp(su / 1000.0)
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::float8[], $12::float8[], $13::bigint[], $14::bigint[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::bigint[])
-  AS u(e, a, p, w, b, r, pr, ph, st, pa, v, th, o, t, m, rv, ci, dt, n, ac, ar, g, su)
-ON CONFLICT DO NOTHING`;
-
-const ACTIONS_SQL = `INSERT INTO alert_actions (action_id, alert_id, patient_id, ward_id, action, duration_ms, user_id, role, ts)
-SELECT i, a, p, w, ac, d, u, r, to_timestamp(t / 1000.0)
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[]) AS x(i, a, p, w, ac, d, u, r, t)
-ON CONFLICT DO NOTHING`;
-
-const AUDIT_SQL = `INSERT INTO audit_log (source_id, kind, at, ward_id, patient_pseudonym, key_id, alert_id, rule, priority, phase, action, actor, actor_role, notify, rule_version)
-SELECT s, k, to_timestamp(t / 1000.0), w, ps, kid, a, r, pr, ph, ac, act, ar, string_to_array(n, ','), rv
-FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
-  AS x(s, k, t, w, ps, kid, a, r, pr, ph, ac, act, ar, n, rv)
-ON CONFLICT (source_id) DO NOTHING`;
-
-function alertColumns(rows: readonly AlertEvent[]): unknown[] {
-  return [
-    rows.map((e) => e.eventId), rows.map((e) => e.alertId), rows.map((e) => e.patientId), rows.map((e) => e.wardId), rows.map((e) => e.bed),
-    rows.map((e) => e.rule), rows.map((e) => e.priority), rows.map((e) => e.phase), rows.map((e) => e.state), rows.map((e) => e.parameter),
-    rows.map((e) => e.value), rows.map((e) => e.threshold), rows.map((e) => e.onsetTs), rows.map((e) => e.eventTs), rows.map((e) => e.message),
-    rows.map((e) => e.ruleVersion), rows.map((e) => e.correlationId), rows.map((e) => (e.details ? JSON.stringify(e.details) : null)),
-    rows.map((e) => e.notify.join(',')), rows.map((e) => e.actor), rows.map((e) => e.actorRole), rows.map((e) => e.groupedWith), rows.map((e) => e.silencedUntil),
-  ];
-}
-
-function actionColumns(rows: readonly AlertAction[]): unknown[] {
-  return [rows.map((a) => a.actionId), rows.map((a) => a.alertId), rows.map((a) => a.patientId), rows.map((a) => a.wardId), rows.map((a) => a.action),
-    rows.map((a) => a.durationMs), rows.map((a) => a.user), rows.map((a) => a.role), rows.map((a) => a.ts)];
-}
-
-/** Audit rows: the patient appears only as its pseudonym. */
-export function auditColumns(key: AuditKey, alerts: readonly AlertEvent[], actions: readonly AlertAction[]): unknown[] {
-  const rows = [
-    ...alerts.map((e) => [e.eventId, 'alert-transition', e.eventTs, e.wardId, pseudonym(key, e.patientId), key.id, e.alertId, e.rule, e.priority, e.phase, null, e.actor, e.actorRole, e.notify.join(','), e.ruleVersion]),
-    ...actions.map((a) => [a.actionId, 'clinician-action', a.ts, a.wardId, pseudonym(key, a.patientId), key.id, a.alertId, null, null, null, a.action, a.user, a.role, null, null]),
-  ];
-  return Array.from({ length: 15 }, (_, c) => rows.map((r) => r[c]));
-}
-
-/**
- * Vitals in bulk: binary COPY into a per-connection temporary staging table, then one
- * INSERT … SELECT … ON CONFLICT DO NOTHING (COPY itself cannot skip rows that exist, which a
- * redelivered batch has). Exported for its tests. Binary COPY spares both sides the text arrays of an unnest insert:
- * the driver escaping 16 arrays per batch and PostgreSQL parsing them back.
- */
-const staged = new WeakSet<pg.PoolClient>();
-export async function copyVitals(client: pg.PoolClient, rows: readonly VitalsReading[]): Promise<void> {
-  // Created outside the batch's transaction: created inside, a rolled-back batch would take the
-  // table with it while this connection is remembered as having one.
-  if (!staged.has(client)) {
-    await client.query('CREATE TEMP TABLE IF NOT EXISTS vitals_stage (LIKE vitals) ON COMMIT DELETE ROWS');
-    staged.add(client);
-  }
-  await client.query('BEGIN');
-  try {
-    const copy = client.query(copyFrom(`COPY vitals_stage (${VITALS_COPY_COLUMNS}) FROM STDIN (FORMAT binary)`));
-    await pipeline(Readable.from([encodeVitalsCopy(rows)]), copy);
-    await client.query(`INSERT INTO vitals (${VITALS_COPY_COLUMNS}) SELECT ${VITALS_COPY_COLUMNS} FROM vitals_stage ON CONFLICT DO NOTHING`);
-    await client.query('COMMIT');
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
-  }
-}
-
-export function sinkMetrics(registry: prom.Registry) {
-  const registers = [registry];
-  return {
-    rows: new prom.Counter({ name: 'wardstream_sink_records_total', help: 'Records consumed by the history sink, by table (rows already present count too: inserts are idempotent)', labelNames: ['table'], registers }),
-    undecodable: new prom.Counter({ name: 'wardstream_sink_undecodable_total', help: 'Records the sink could not decode (logged, skipped)', labelNames: ['topic'], registers }),
-    batchSeconds: new prom.Histogram({ name: 'wardstream_sink_batch_seconds', help: 'Decode plus database transaction plus offset commit of one batch', buckets: LATENCY_BUCKETS, registers }),
-    lag: new prom.Gauge({ name: 'wardstream_sink_consumer_lag', help: 'High watermark minus the next offset, per topic and partition', labelNames: ['topic', 'partition'], registers }),
-  };
-}
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const MAINTENANCE_MS = 3_600_000;
 
 export async function startSink(o: {
   config: Config; kafka: Kafka; codec: Codec; topics: Topics; log: Logger; pool: pg.Pool; auditKey: AuditKey;
   registry?: prom.Registry; groupId?: string;
+  /** When a refused batch is split and its refused records dead-lettered (default DEFAULT_RETRY: 5 attempts, 100 ms doubling to 5 s). */
+  retry?: Partial<RetryPolicy>;
 }): Promise<Sink> {
   const { config, topics, codec, log, pool, auditKey } = o;
   const metrics = o.registry ? sinkMetrics(o.registry) : null;
-  const knownDays = new Set<number>();
+  const policy: RetryPolicy = { ...DEFAULT_RETRY, ...o.retry };
+  const partitions = new PartitionDays(pool);
   const maintain = async (now = Date.now()) => {
-    const days = daysBetween(now, now + config.partitionsAheadDays * 86_400_000);
-    await ensurePartitions(pool, days);
-    days.forEach((d) => knownDays.add(d));
-    const dropped = await dropExpired(pool, now, config.vitalsRetentionDays);
+    const dropped = await partitions.maintain(now, config.partitionsAheadDays, config.vitalsRetentionDays);
     if (dropped.length) log.info('expired vitals partitions dropped', { partitions: dropped.join(',') });
-    if (dropped.length) { knownDays.clear(); days.forEach((d) => knownDays.add(d)); }
     return { dropped };
   };
   await maintain();
-  const timer = setInterval(() => void maintain().catch((err: unknown) => log.warn('partition maintenance failed; retrying in an hour', { err: err as Error })), 3_600_000);
+  const timer = setInterval(() => void maintain().catch((err: unknown) => log.warn('partition maintenance failed; retrying in an hour', { err: err as Error })), MAINTENANCE_MS);
   timer.unref();
 
+  const producer = createProducer(o.kafka);
+  await producer.connect();
   const consumer = o.kafka.consumer({ groupId: o.groupId ?? `${config.kafkaTopicPrefix}wardstream-sink`, maxBytesPerPartition: 8 << 20, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000 });
   await consumer.connect();
   await consumer.subscribe({ topics: [topics.vitals, topics.alerts, topics.alertActions], fromBeginning: true });
@@ -146,41 +81,53 @@ export async function startSink(o: {
     log.warn('sink consumer error', { err: e.payload.error, restart: e.payload.restart });
   });
 
-  const decodeAll = <K extends 'vitals' | 'alert' | 'action'>(kind: K, topic: string, values: (Buffer | null)[]) => {
-    const out = [];
-    for (const v of values) {
-      if (!v) continue;
-      try { out.push(codec.decode(kind, v)); } catch (err) { metrics?.undecodable.inc({ topic }); log.error('undecodable record skipped by the sink', { err: err as Error, topic }); }
+  const kindOf = (topic: string): SinkKind => (topic === topics.vitals ? 'vitals' : topic === topics.alerts ? 'alert' : 'action');
+  const part = <T>(xs: T[], lo: number, hi: number) => (lo === 0 && hi === xs.length ? xs : xs.slice(lo, hi));
+
+  /** Records [lo, hi) of a decoded batch in one transaction, on a connection of their own (dropped if the write fails). */
+  const write = async (d: Decoded<SinkKind>, lo: number, hi: number) => {
+    const client = await pool.connect();
+    let days: Set<number> | null = null;
+    let failure: Error | null = null;
+    // A checked-out connection that dies between queries reports it as an 'error' event (which
+    // would crash the process unheard); the next query on it fails, and the write with it.
+    const lost = (e: Error) => { failure ??= e; };
+    client.on('error', lost);
+    try {
+      if (d.kind === 'vitals') {
+        const rows = part(d.records as VitalsReading[], lo, hi);
+        days = daysOf(rows);
+        await partitions.ensure(days);
+        await copyVitals(client, rows);
+      } else {
+        const events = part(d.records as (AlertEvent | AlertAction)[], lo, hi);
+        await writeEvents(client, auditKey, d.kind === 'alert' ? (events as AlertEvent[]) : [], d.kind === 'action' ? (events as AlertAction[]) : []);
+      }
+    } catch (e) {
+      failure = e as Error;
+      if (days) partitions.forget(days);
+      throw e;
+    } finally {
+      client.off('error', lost);
+      client.release(failure ?? undefined);
     }
-    return out;
   };
 
-  const write = async (topic: string, values: (Buffer | null)[]) => {
-    const client = await pool.connect();
-    try {
-      if (topic === topics.vitals) {
-        const rows = decodeAll('vitals', topic, values);
-        if (rows.length === 0) return;
-        const days = new Set<number>();
-        for (const r of rows) { const d = dayStart(r.ts); if (!knownDays.has(d)) days.add(d); }
-        if (days.size) { await ensurePartitions(pool, [...days]); days.forEach((d) => knownDays.add(d)); }
-        await copyVitals(client, rows);
-        metrics?.rows.inc({ table: 'vitals' }, rows.length);
-      } else {
-        const alerts = topic === topics.alerts ? decodeAll('alert', topic, values) : [];
-        const actions = topic === topics.alertActions ? decodeAll('action', topic, values) : [];
-        if (alerts.length + actions.length === 0) return;
-        await client.query('BEGIN');
-        try {
-          if (alerts.length) await client.query(ALERTS_SQL, alertColumns(alerts));
-          if (actions.length) await client.query(ACTIONS_SQL, actionColumns(actions));
-          await client.query(AUDIT_SQL, auditColumns(auditKey, alerts, actions));
-          await client.query('COMMIT');
-        } catch (e) { await client.query('ROLLBACK').catch(() => {}); throw e; }
-        metrics?.rows.inc({ table: 'alert_events' }, alerts.length);
-        metrics?.rows.inc({ table: 'alert_actions' }, actions.length);
-      }
-    } finally { client.release(); }
+  const deadLetter = async (batch: { topic: string; partition: number; messages: KafkaMessage[] }, d: Decoded<SinkKind>, refused: readonly Refused[]) => {
+    const now = Date.now();
+    const letters = refused.map(({ index, error }) => {
+      const m = batch.messages[d.at[index]!]!;
+      log.error('record refused by the database, sent to the dead-letter topic', { code: error.code, sqlState: sqlStateOf(error), topic: batch.topic, partition: batch.partition, offset: m.offset });
+      metrics?.deadLetters.inc({ reason: error.code });
+      return { key: m.key, letter: deadLetterOf(d.kind, d.records[index]!, { topic: batch.topic, partition: batch.partition, offset: m.offset, value: m.value! }, error, now) };
+    });
+    await sendDeadLetters(producer, codec, topics.historyDlq, letters);
+  };
+
+  const countRows = (kind: SinkKind, stored: number) => {
+    if (kind === 'vitals') { metrics?.rows.inc({ table: 'vitals' }, stored); return; }
+    metrics?.rows.inc({ table: 'alert_events' }, kind === 'alert' ? stored : 0);
+    metrics?.rows.inc({ table: 'alert_actions' }, kind === 'action' ? stored : 0);
   };
 
   await consumer.run({
@@ -190,8 +137,25 @@ export async function startSink(o: {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
       const t0 = performance.now();
       const last = batch.messages.at(-1)!;
-      // A failed write throws: kafkajs retries the batch from the same offset (nothing committed).
-      await write(batch.topic, batch.messages.map((m) => m.value));
+      const d = decodeBatch(codec, kindOf(batch.topic), batch.messages.map((m) => m.value), (_i, err) => {
+        metrics?.undecodable.inc({ topic: batch.topic });
+        log.error('undecodable record skipped by the sink', { err, topic: batch.topic });
+      });
+      if (d.records.length) {
+        const refused = await storeOrIsolate(d.records.length, {
+          write: (lo, hi) => write(d, lo, hi),
+          // Waiting keeps the group session alive; a revoked partition or a stopping sink abandons the batch uncommitted.
+          pause: async (ms) => { await sleep(ms); if (!isRunning() || isStale()) return false; await heartbeat(); return true; },
+          failed: (err, w) => {
+            metrics?.failures.inc({ code: err.code });
+            const where = { code: err.code, sqlState: sqlStateOf(err), topic: batch.topic, partition: batch.partition, records: w.hi - w.lo, attempt: w.attempt ?? undefined };
+            log.warn(err.retriable ? 'sink write failed; retrying' : 'sink batch refused by the database', { ...where, err });
+          },
+        }, policy);
+        if (refused === null) return; // abandoned: nothing committed, the batch is delivered again
+        if (refused.length) await deadLetter(batch, d, refused);
+        countRows(d.kind, d.records.length - refused.length);
+      }
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
       metrics?.batchSeconds.observe((performance.now() - t0) / 1000);
       metrics?.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)));
@@ -202,6 +166,6 @@ export async function startSink(o: {
   return {
     healthy: () => joined,
     maintain,
-    async close() { clearInterval(timer); await consumer.disconnect(); },
+    async close() { clearInterval(timer); await consumer.disconnect(); await producer.disconnect(); },
   };
 }
