@@ -72,11 +72,16 @@ export async function runReplay(args: ReplayArgs, d: ReplayDeps): Promise<Replay
   // One core is left to the data source (PostgreSQL producing rows, or a co-located broker):
   // on these 2 cores one thread was faster than two for both sources (benchmarks/README.md).
   const workers = workerCount(d.workers, os.availableParallelism());
-  const src = await openSource(args, d, workers);
   try {
-    const run = src.readers === 'workers' ? await inWorkers(src, workers, args, d) : await inThisThread(src, args, d);
-    return await report(src, run, args, d);
-  } finally { await src.close(); }
+    const src = await openSource(args, d, workers);
+    try {
+      const run = src.readers === 'workers' ? await inWorkers(src, workers, args, d) : await inThisThread(src, args, d);
+      return await report(src, run, args, d);
+    } finally { await src.close(); }
+  } catch (e) {
+    // The database's or Kafka's own errors (a lost connection, a missing table) get the replay's code.
+    throw e instanceof WardstreamError ? e : new WardstreamError('HISTORY_ERR_REPLAY_SOURCE', (e as Error).message, { cause: e });
+  }
 }
 
 interface Run { readonly proposed: AlertEvent[]; readonly readings: number; readonly patients: number; readonly meta: SourceMeta }
