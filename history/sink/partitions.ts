@@ -1,7 +1,9 @@
 /**
  * Daily partitions of `vitals` (native declarative range partitioning on device time, UTC days).
- * Pure helpers (names, bounds, what has expired) plus the two statements that use them:
- * created ahead of time and on demand for any day a batch touches; dropped after the retention.
+ * Pure helpers (names, bounds, what has expired) plus the statements that use them, and the
+ * sink's cache of the days that exist (`PartitionDays`): created ahead of time and on demand for
+ * any day a batch touches; dropped after the retention. A day PostgreSQL cannot represent (year
+ * 0000) fails the DDL with SQLSTATE 22008: the sink dead-letters such readings.
  */
 import type pg from 'pg';
 
