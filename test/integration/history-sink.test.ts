@@ -171,12 +171,25 @@ describe('history sink', () => {
   });
 });
 
+/** Topics and a database of the test's own, the audit key registered. */
+async function ownSetup() {
+  const config = testConfig();
+  const env = await setupTopics(config);
+  const db = await testDatabase(config);
+  await registerAuditKey(db.pool, KEY);
+  return { config, env, db };
+}
+
+/** Records in the dead-letter topic. */
+async function deadLetterCount(env: Awaited<ReturnType<typeof setupTopics>>): Promise<number> {
+  const admin = env.kafka.admin();
+  await admin.connect();
+  try { return (await admin.fetchTopicOffsets(env.topics.historyDlq)).reduce((n, p) => n + Number(p.high), 0); } finally { await admin.disconnect(); }
+}
+
 describe('history sink dead letters', () => {
   it('a reading the database refuses (its day cannot be partitioned: year 0000) goes to history.dlq with its reason; the rows after it are written and the offsets move on', async () => {
-    const config = testConfig();
-    const env = await setupTopics(config);
-    const db = await testDatabase(config);
-    await registerAuditKey(db.pool, KEY);
+    const { config, env, db } = await ownSetup();
     const good = readings(600, 3, Date.now() - 3600_000, 1000);
     const bad: VitalsReading = { ...good[0]!, seq: 9999, ts: Date.parse('0000-01-01T00:00:00Z'), receivedAt: Date.now(), correlationId: 'bad-1' };
     const all = [...good.slice(0, 300), bad, ...good.slice(300)]; // produced straight to vitals, in the middle of its partition
@@ -190,11 +203,7 @@ describe('history sink dead letters', () => {
     } finally { await sink.close(); }
     expect(await count(db.pool, 'SELECT count(*) AS n FROM vitals')).toBe(good.length);
 
-    const admin = env.kafka.admin();
-    await admin.connect();
-    const dlqEnd = (await admin.fetchTopicOffsets(env.topics.historyDlq)).reduce((n, p) => n + Number(p.high), 0);
-    await admin.disconnect();
-    expect(dlqEnd).toBe(1);
+    expect(await deadLetterCount(env)).toBe(1);
     const [dl] = await consumeUntil(env.kafka, env.topics.historyDlq, (v) => env.codec.decode('historyDeadLetter', v), (xs) => xs.length >= 1);
     expect(dl).toMatchObject({
       reason: 'HISTORY_ERR_ROW_REFUSED', sqlState: '22008', topic: env.topics.vitals, partition: partitionForWard(bad.wardId, config.kafkaPartitions),
@@ -210,10 +219,7 @@ describe('history sink dead letters', () => {
 
 describe('history sink waiting for the database', () => {
   it('a missing table and lost connections are waited out, never dead-lettered: once the database is back every row is written', async () => {
-    const config = testConfig();
-    const env = await setupTopics(config);
-    const db = await testDatabase(config);
-    await registerAuditKey(db.pool, KEY);
+    const { config, env, db } = await ownSetup();
     const pool = new pg.Pool({ connectionString: db.url, max: 4, application_name: 'sink-under-test' });
     pool.on('error', () => {}); // idle connections terminated below
     const registry = createRegistry('sink-wait');
@@ -231,10 +237,7 @@ describe('history sink waiting for the database', () => {
       await waitUntil(async () => (await committed(env.kafka, groupId, env.topics.vitals)) === rs.length, 60_000, 'sink committed every offset');
       expect(await count(db.pool, 'SELECT count(*) AS n FROM vitals')).toBe(rs.length);
     } finally { await sink.close(); await pool.end(); }
-    const admin = env.kafka.admin();
-    await admin.connect();
-    expect((await admin.fetchTopicOffsets(env.topics.historyDlq)).reduce((n, p) => n + Number(p.high), 0)).toBe(0);
-    await admin.disconnect();
+    expect(await deadLetterCount(env)).toBe(0);
     await db.close();
   });
 });
