@@ -24,13 +24,14 @@ import { createProducer } from '../common/kafka.ts';
 import { createLogger } from '../common/log.ts';
 import { createRegistry } from '../common/metrics.ts';
 import { startRuntime } from '../common/runtime.ts';
+import { startLocalPostgres } from '../deploy/local/postgres.ts';
 import { ROLES, parseTtl, signToken, type AuthConfig, type Role } from '../gateway/auth.ts';
 import { startGateway } from '../gateway/gateway.ts';
 import { auditKeyOf, openHistory, registerAuditKey, type History } from '../history/db.ts';
-import { parseReplayArgs } from '../history/replay-args.ts';
-import { publishReplay, runReplay } from '../history/replay.ts';
-import { diffCsv, toCsv, toHtml, toJson, toTable } from '../history/report.ts';
-import { startSink } from '../history/sink.ts';
+import { parseReplayArgs } from '../history/replay/args.ts';
+import { publishReplay, runReplay } from '../history/replay/replay.ts';
+import { diffCsv, toCsv, toHtml, toJson, toTable } from '../history/replay/report.ts';
+import { startSink } from '../history/sink/sink.ts';
 import { DEFAULT_RULE_FILE, loadRuleFile, type RuleBook } from '../processors/rulebook.ts';
 import { localCodec } from '../schemas/codec.ts';
 import { startProcessor } from '../processors/processor.ts';
@@ -128,7 +129,7 @@ async function main(argv: string[]): Promise<void> {
       const needKafka = args.source === 'kafka' || args.publish;
       if (needKafka && !config.kafkaBrokers) usage('KAFKA_BROKERS must point at the cluster for --source kafka or --publish');
       const rt = needKafka ? await startRuntime(config, log, { clientId: 'wardstream-replay', startLocalKafka: false }) : null;
-      const history = args.source === 'postgres' ? await openHistory(config, log) : null;
+      const history = args.source === 'postgres' ? await openHistory(config, log, { launcher: startLocalPostgres }) : null;
       const bar = new SingleBar({ format: 'replay |{bar}| {percentage}% {value}/{total} readings {speed}/s eta {eta_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 20 }, Presets.shades_classic);
       const t0 = performance.now();
       let barStarted = false;
@@ -207,7 +208,7 @@ async function main(argv: string[]): Promise<void> {
       let sink: Awaited<ReturnType<typeof startSink>> | null = null;
       if ((cmd === 'start' && !a['no-history']) || cmd === 'sink') {
         const auditKey = auditKeyOf(config);
-        history = await openHistory(config, log.child({ part: 'history' }));
+        history = await openHistory(config, log.child({ part: 'history' }), { launcher: startLocalPostgres });
         closers.push({ part: 'history', close: () => history!.close() }); // after the sink has stopped
         await registerAuditKey(history.pool, auditKey);
         sink = await startSink({ config, kafka: rt.kafka, codec: rt.codec, topics: rt.topics, log: log.child({ part: 'sink' }), pool: history.pool, auditKey, registry });

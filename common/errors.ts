@@ -28,6 +28,14 @@ export const ERRORS = {
   GATEWAY_ERR_RATE_LIMIT: { retriable: true, message: 'too many messages' },
   // history
   HISTORY_ERR_DECODE: { retriable: false, message: 'a history row could not be decoded' },
+  // history: the sink's writes (history/sink/failures.ts maps PostgreSQL's SQLSTATEs to these), queries, replay
+  HISTORY_ERR_DB_UNAVAILABLE: { retriable: true, message: 'PostgreSQL is unavailable for now' },
+  HISTORY_ERR_DB_SETUP: { retriable: true, message: 'PostgreSQL refuses the sink\'s statements (missing table or privilege); waiting for an operator' },
+  HISTORY_ERR_ROW_REFUSED: { retriable: false, message: 'PostgreSQL refused the row' },
+  HISTORY_ERR_WRITE_FAILED: { retriable: false, message: 'a history write failed' },
+  HISTORY_ERR_BAD_QUERY: { retriable: false, message: 'invalid history query' },
+  HISTORY_ERR_REPLAY_WORKER: { retriable: false, message: 'a replay worker thread failed' },
+  HISTORY_ERR_REPLAY_SOURCE: { retriable: false, message: 'the replay could not read its source' },
   // configuration and CLI
   CONFIG_ERR_INVALID: { retriable: false, message: 'invalid configuration' },
   CLI_ERR_USAGE: { retriable: false, message: 'invalid command line' },

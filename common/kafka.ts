@@ -63,6 +63,7 @@ export function topicPlan(topics: Topics, partitions: number): TopicPlan[] {
     { topic: topics.processorState, numPartitions: partitions, configEntries: compact },
     { topic: topics.alertActions, numPartitions: partitions, configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600 * 1000) }] },
     { topic: topics.patientStatus, numPartitions: partitions, configEntries: compact },
+    { topic: topics.historyDlq, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600 * 1000) }] },
   ];
 }
 

@@ -1,7 +1,8 @@
 /**
- * The history database: a pool on DATABASE_URL, or an embedded PostgreSQL (npm start, tests,
- * benchmarks) when it is unset. Migrations (history/migrations, node-pg-migrate, SQL files)
- * run on open, under node-pg-migrate's advisory lock, so several sinks may start at once.
+ * The history database: a pool on DATABASE_URL, or, when it is unset, a development PostgreSQL
+ * started by the launcher the caller passes (bin/ passes deploy/local/postgres.ts: runtime code
+ * does not import the development launchers). Migrations (history/migrations, node-pg-migrate,
+ * SQL files) run on open, under node-pg-migrate's advisory lock, so several sinks may start at once.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,6 @@ import pg from 'pg';
 import type { Config } from '../common/config.ts';
 import { WardstreamError } from '../common/errors.ts';
 import type { Logger } from '../common/log.ts';
-import { startLocalPostgres, type LocalPostgres } from '../deploy/local/postgres.ts';
 import { fingerprint, parseAuditKey, sameFingerprint, type AuditKey } from './pseudonym.ts';
 
 export const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
@@ -20,10 +20,20 @@ export const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.u
 // pg returns bigint (int8) as strings; every bigint here (seq, duration) fits a double.
 pg.types.setTypeParser(20, (v) => Number(v));
 
+/** A PostgreSQL this process started (and stops with the history). */
+export interface EmbeddedPostgres {
+  readonly url: string;
+  readonly dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a development PostgreSQL: data kept in `dataDir`, or temporary without one. */
+export type PostgresLauncher = (o: { dataDir?: string; log: (line: string) => void }) => Promise<EmbeddedPostgres>;
+
 export interface History {
   readonly pool: pg.Pool;
   readonly url: string;
-  readonly embedded: LocalPostgres | null;
+  readonly embedded: EmbeddedPostgres | null;
   close(): Promise<void>;
 }
 
@@ -42,11 +52,12 @@ export async function migrate(url: string, log: Logger): Promise<string[]> {
   }
 }
 
-export async function openHistory(config: Config, log: Logger, o: { poolSize?: number; ephemeral?: boolean } = {}): Promise<History> {
-  let embedded: LocalPostgres | null = null;
+export async function openHistory(config: Config, log: Logger, o: { poolSize?: number; ephemeral?: boolean; launcher?: PostgresLauncher } = {}): Promise<History> {
+  let embedded: EmbeddedPostgres | null = null;
   let url = config.databaseUrl;
   if (!url) {
-    embedded = await startLocalPostgres({ dataDir: o.ephemeral ? undefined : config.pgDataDir, log: (l) => log.info(l) });
+    if (!o.launcher) throw new WardstreamError('CONFIG_ERR_INVALID', 'DATABASE_URL is unset and no embedded PostgreSQL can be started here: set DATABASE_URL');
+    embedded = await o.launcher({ dataDir: o.ephemeral ? undefined : config.pgDataDir, log: (l) => log.info(l) });
     url = embedded.url;
   }
   try {

@@ -1,5 +1,7 @@
 /**
- * Reads of the history tables that dashboards and analysts need.
+ * Reads of the history tables that dashboards and analysts need. No production code calls this
+ * module yet: the central station's HTTP API (issue #16) will; until then it is used by the
+ * sink's integration test and benchmarks/history.ts (the query benchmark).
  *
  * `patientVitals`: one patient's vitals over a time range, as columns (Float64Array, NaN where a
  * reading had no value), for charts. It streams `COPY (…) TO STDOUT (FORMAT binary)` from an
@@ -11,19 +13,21 @@
 import type pg from 'pg';
 import { WardstreamError } from '../common/errors.ts';
 import { to as copyTo } from 'pg-copy-streams';
+import { VITAL_NAMES, type VitalName } from '../schemas/records.ts';
 import { copyDataStart, PG_EPOCH_MS } from './copy-binary.ts';
 
-export const SERIES = ['heartRate', 'spo2', 'respRate', 'systolicBp', 'diastolicBp', 'temperature'] as const;
-export type Series = (typeof SERIES)[number];
-export interface PatientVitals { readonly ts: Float64Array; readonly values: Readonly<Record<Series, Float64Array>>; readonly count: number }
+/** One patient's vitals as columns: `values[name][i]` was measured at `ts[i]` (NaN: not in that reading). */
+export interface PatientVitals { readonly ts: Float64Array; readonly values: Readonly<Record<VitalName, Float64Array>>; readonly count: number }
 
+/** The vitals' columns, in VITAL_NAMES order (heartRate → heart_rate). */
+const VITAL_COLUMNS = VITAL_NAMES.map((n) => n.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)).join(', ');
 
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 export async function patientVitals(pool: pg.Pool, patientId: string, fromMs: number, toMs: number): Promise<PatientVitals> {
-  if (!Number.isFinite(fromMs) || !Number.isFinite(toMs)) throw new TypeError('time range must be finite epoch milliseconds');
+  if (!Number.isFinite(fromMs) || !Number.isFinite(toMs)) throw new WardstreamError('HISTORY_ERR_BAD_QUERY', 'time range must be finite epoch milliseconds');
   // COPY takes no bind parameters: the id is quoted as a literal, the times are integers.
-  const sql = `COPY (SELECT ts, heart_rate, spo2, resp_rate, systolic_bp, diastolic_bp, temperature FROM vitals
+  const sql = `COPY (SELECT ts, ${VITAL_COLUMNS} FROM vitals
     WHERE patient_id = ${literal(patientId)} AND ts >= to_timestamp(${Math.trunc(fromMs)} / 1000.0) AND ts < to_timestamp(${Math.trunc(toMs)} / 1000.0)
     ORDER BY ts) TO STDOUT WITH (FORMAT binary)`;
   const client = await pool.connect();
@@ -45,7 +49,7 @@ export async function patientVitals(pool: pg.Pool, patientId: string, fromMs: nu
   if (off < 0) throw new WardstreamError('HISTORY_ERR_DECODE', 'binary COPY stream shorter than its header');
   const max = Math.max(0, Math.floor((b.length - off) / 38)); // smallest tuple: every vital null
   const ts = new Float64Array(max);
-  const cols = SERIES.map(() => new Float64Array(max));
+  const cols = VITAL_NAMES.map(() => new Float64Array(max));
   let n = 0;
   for (;;) {
     const fields = b.readInt16BE(off);
@@ -54,7 +58,7 @@ export async function patientVitals(pool: pg.Pool, patientId: string, fromMs: nu
     off += 4; // ts is never null: 8 bytes, microseconds since 2000-01-01
     ts[n] = Number(b.readBigInt64BE(off)) / 1000 + PG_EPOCH_MS;
     off += 8;
-    for (let k = 0; k < SERIES.length; k++) {
+    for (let k = 0; k < VITAL_NAMES.length; k++) {
       const len = b.readInt32BE(off);
       off += 4;
       if (len < 0) cols[k]![n] = NaN;
@@ -62,6 +66,6 @@ export async function patientVitals(pool: pg.Pool, patientId: string, fromMs: nu
     }
     n++;
   }
-  const values = Object.fromEntries(SERIES.map((s, k) => [s, cols[k]!.subarray(0, n)])) as Record<Series, Float64Array>;
+  const values = Object.fromEntries(VITAL_NAMES.map((s, k) => [s, cols[k]!.subarray(0, n)])) as Record<VitalName, Float64Array>;
   return { ts: ts.subarray(0, n), values, count: n };
 }

@@ -14,7 +14,7 @@ import avro from 'avsc';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AlertAction, AlertEvent, DeadLetter, PatientAssignment, PatientStatus, VitalsReading } from './records.ts';
+import type { AlertAction, AlertEvent, DeadLetter, HistoryDeadLetter, PatientAssignment, PatientStatus, VitalsReading } from './records.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -25,9 +25,13 @@ export const SCHEMA_NAMES = {
   assignment: 'dev.wardstream.PatientAssignment',
   action: 'dev.wardstream.AlertAction',
   status: 'dev.wardstream.PatientStatus',
+  historyDeadLetter: 'dev.wardstream.HistoryDeadLetter',
 } as const;
 export type SchemaKey = keyof typeof SCHEMA_NAMES;
-export interface RecordOf { vitals: VitalsReading; deadLetter: DeadLetter; alert: AlertEvent; assignment: PatientAssignment; action: AlertAction; status: PatientStatus }
+export interface RecordOf {
+  vitals: VitalsReading; deadLetter: DeadLetter; alert: AlertEvent; assignment: PatientAssignment; action: AlertAction; status: PatientStatus;
+  historyDeadLetter: HistoryDeadLetter;
+}
 
 export class CodecError extends Error {
   override readonly name = 'CodecError';

@@ -48,6 +48,22 @@ export interface DeadLetter {
   readonly correlationId: string;
 }
 
+/** A record the history sink could not store (topic `history.dlq`). */
+export interface HistoryDeadLetter {
+  /** A HISTORY_ERR_* code. */
+  readonly reason: string;
+  readonly detail: string;
+  readonly sqlState: string | null;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly rowKey: string | null;
+  /** The original record value, unchanged. */
+  readonly payload: Buffer;
+  readonly failedAt: number;
+  readonly correlationId: string | null;
+}
+
 export type AlertPriority = 'high' | 'medium' | 'low';
 export type AlertPhase = 'start' | 'update' | 'escalate' | 'deescalate' | 'end' | 'acknowledged' | 'silenced';
 export type AlertState = 'active' | 'latched' | 'inactive';

@@ -17,6 +17,7 @@ export const TOPIC_NAMES = {
   lateReadings: 'vitals.late',
   alertActions: 'alert-actions',
   patientStatus: 'patient-status',
+  historyDlq: 'history.dlq',
 } as const;
 export type TopicRole = keyof typeof TOPIC_NAMES;
 export type Topics = { readonly [K in TopicRole]: string };

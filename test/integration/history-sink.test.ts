@@ -7,20 +7,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
-import type pg from 'pg';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../common/config.ts';
 import { createProducer } from '../../common/kafka.ts';
 import { createRegistry } from '../../common/metrics.ts';
 import { registerAuditKey } from '../../history/db.ts';
-import { dayStart, dropExpired, ensurePartitions, listPartitions, partitionName } from '../../history/partitions.ts';
+import { dayStart, dropExpired, ensurePartitions, listPartitions, partitionName } from '../../history/sink/partitions.ts';
 import { parseAuditKey, pseudonym } from '../../history/pseudonym.ts';
 import { patientVitals } from '../../history/queries.ts';
-import { copyVitals, startSink } from '../../history/sink.ts';
+import { startSink } from '../../history/sink/sink.ts';
+import { copyVitals } from '../../history/sink/store.ts';
 import type { Codec } from '../../schemas/codec.ts';
 import type { AlertAction, AlertEvent, VitalsReading } from '../../schemas/records.ts';
 import { partitionForWard, type Topics } from '../../schemas/topics.ts';
-import { AUDIT_KEY_HEX, committed, log, setupTopics, testConfig, testDatabase, waitUntil } from '../helpers.ts';
+import { AUDIT_KEY_HEX, committed, consumeUntil, log, setupTopics, testConfig, testDatabase, waitUntil } from '../helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const KEY = parseAuditKey('k1', AUDIT_KEY_HEX);
@@ -167,6 +168,77 @@ describe('history sink', () => {
     const left = await listPartitions(db.pool);
     for (const d of days.slice(2)) expect(left).toContain(partitionName(d));
     expect(await count(db.pool, "SELECT count(*) AS n FROM vitals WHERE patient_id = 'r'")).toBe(5);
+  });
+});
+
+/** Topics and a database of the test's own, the audit key registered. */
+async function ownSetup() {
+  const config = testConfig();
+  const env = await setupTopics(config);
+  const db = await testDatabase(config);
+  await registerAuditKey(db.pool, KEY);
+  return { config, env, db };
+}
+
+/** Records in the dead-letter topic. */
+async function deadLetterCount(env: Awaited<ReturnType<typeof setupTopics>>): Promise<number> {
+  const admin = env.kafka.admin();
+  await admin.connect();
+  try { return (await admin.fetchTopicOffsets(env.topics.historyDlq)).reduce((n, p) => n + Number(p.high), 0); } finally { await admin.disconnect(); }
+}
+
+describe('history sink dead letters', () => {
+  it('a reading the database refuses (its day cannot be partitioned: year 0000) goes to history.dlq with its reason; the rows after it are written and the offsets move on', async () => {
+    const { config, env, db } = await ownSetup();
+    const good = readings(600, 3, Date.now() - 3600_000, 1000);
+    const bad: VitalsReading = { ...good[0]!, seq: 9999, ts: Date.parse('0000-01-01T00:00:00Z'), receivedAt: Date.now(), correlationId: 'bad-1' };
+    const all = [...good.slice(0, 300), bad, ...good.slice(300)]; // produced straight to vitals, in the middle of its partition
+    await produce(env.kafka, env.codec, env.topics, config.kafkaPartitions, all);
+
+    const registry = createRegistry('sink-dlq');
+    const groupId = `${config.kafkaTopicPrefix}sink-dlq`;
+    const sink = await startSink({ ...env, config, log, pool: db.pool, auditKey: KEY, registry, groupId, retry: { attempts: 2, initialBackoffMs: 10 } });
+    try {
+      await waitUntil(async () => (await committed(env.kafka, groupId, env.topics.vitals)) === all.length, 60_000, 'sink committed every offset');
+    } finally { await sink.close(); }
+    expect(await count(db.pool, 'SELECT count(*) AS n FROM vitals')).toBe(good.length);
+
+    expect(await deadLetterCount(env)).toBe(1);
+    const [dl] = await consumeUntil(env.kafka, env.topics.historyDlq, (v) => env.codec.decode('historyDeadLetter', v), (xs) => xs.length >= 1);
+    expect(dl).toMatchObject({
+      reason: 'HISTORY_ERR_ROW_REFUSED', sqlState: '22008', topic: env.topics.vitals, partition: partitionForWard(bad.wardId, config.kafkaPartitions),
+      rowKey: `${bad.patientId}|${bad.ts}|${bad.deviceId}|9999`, correlationId: 'bad-1',
+    });
+    expect(dl!.detail).toMatch(/date\/time field value out of range/);
+    expect(env.codec.decode('vitals', dl!.payload)).toEqual(bad);
+    const dead = (await registry.getSingleMetric('wardstream_sink_dead_letters_total')!.get()).values;
+    expect(dead.map((v) => [v.labels.reason, v.value])).toEqual([['HISTORY_ERR_ROW_REFUSED', 1]]);
+    await db.close();
+  });
+});
+
+describe('history sink waiting for the database', () => {
+  it('a missing table and lost connections are waited out, never dead-lettered: once the database is back every row is written', async () => {
+    const { config, env, db } = await ownSetup();
+    const pool = new pg.Pool({ connectionString: db.url, max: 4, application_name: 'sink-under-test' });
+    pool.on('error', () => {}); // idle connections terminated below
+    const registry = createRegistry('sink-wait');
+    const groupId = `${config.kafkaTopicPrefix}sink-wait`;
+    const sink = await startSink({ ...env, config, log, pool, auditKey: KEY, registry, groupId, retry: { attempts: 2, initialBackoffMs: 10, maxBackoffMs: 200 } });
+    const failures = async (code: string) => (await registry.getSingleMetric('wardstream_sink_write_failures_total')!.get()).values.find((v) => v.labels.code === code)?.value ?? 0;
+    try {
+      await waitUntil(() => sink.healthy(), 30_000, 'sink joined');
+      await db.pool.query('ALTER TABLE vitals RENAME TO vitals_away');
+      const rs = readings(900, 3, Date.now() - 3600_000, 1000);
+      await produce(env.kafka, env.codec, env.topics, config.kafkaPartitions, rs);
+      await waitUntil(async () => (await failures('HISTORY_ERR_DB_SETUP')) >= 3, 60_000, 'writes failing on the missing table');
+      await db.pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sink-under-test'");
+      await db.pool.query('ALTER TABLE vitals_away RENAME TO vitals');
+      await waitUntil(async () => (await committed(env.kafka, groupId, env.topics.vitals)) === rs.length, 60_000, 'sink committed every offset');
+      expect(await count(db.pool, 'SELECT count(*) AS n FROM vitals')).toBe(rs.length);
+    } finally { await sink.close(); await pool.end(); }
+    expect(await deadLetterCount(env)).toBe(0);
+    await db.close();
   });
 });
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { dayOfPartition, dayStart, daysBetween, expiredPartitions, partitionName } from '../../history/partitions.ts';
+import { dayOfPartition, dayStart, daysBetween, expiredPartitions, partitionName } from '../../history/sink/partitions.ts';
 import { fingerprint, parseAuditKey, pseudonym } from '../../history/pseudonym.ts';
-import { parseReplayArgs, parseTime } from '../../history/replay-args.ts';
-import { buildReport, diffSpans, spansOf, toCsv, type Span } from '../../history/report.ts';
+import { parseReplayArgs, parseTime } from '../../history/replay/args.ts';
+import { buildReport, diffSpans, spansOf, toCsv, type Span } from '../../history/replay/report.ts';
 import type { AlertEvent } from '../../schemas/records.ts';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 30);

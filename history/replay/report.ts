@@ -12,7 +12,7 @@
  *   difference    episodes matched per (patient, rule) when their active spans overlap:
  *                 added (proposed only), removed (current only), earlier / later / same start
  */
-import type { AlertEvent, VitalsReading } from '../schemas/records.ts';
+import type { AlertEvent, VitalName, VitalsReading } from '../../schemas/records.ts';
 
 export interface Span { readonly alertId: string; readonly patientId: string; readonly wardId: string; readonly rule: string; readonly priority: string; readonly start: number; readonly end: number | null; readonly onset: number }
 
@@ -109,12 +109,15 @@ export function diffSpans(current: readonly Span[], proposed: readonly Span[], t
   return { added: n('added'), removed: n('removed'), earlier: n('earlier'), later: n('later'), same, items };
 }
 
-export function downsample(readings: readonly VitalsReading[], names: readonly string[] = ['heartRate', 'spo2', 'respRate', 'systolicBp']): Record<string, [number, number][]> {
+/** The vitals a timeline draws (one y scale: the four whose ranges share it well). */
+export const TIMELINE_VITALS = ['heartRate', 'spo2', 'respRate', 'systolicBp'] as const satisfies readonly VitalName[];
+
+export function downsample(readings: readonly VitalsReading[], names: readonly VitalName[] = TIMELINE_VITALS): Record<string, [number, number][]> {
   const out: Record<string, [number, number][]> = {};
   for (const n of names) {
     const pts: [number, number][] = [];
     for (const r of readings) {
-      const v = (r as unknown as Record<string, number | null>)[n];
+      const v = r[n];
       if (v === null || v === undefined) continue;
       const m = r.ts - (r.ts % 60_000);
       if (pts.length && pts.at(-1)![0] === m) pts[pts.length - 1] = [m, v];
@@ -123,6 +126,27 @@ export function downsample(readings: readonly VitalsReading[], names: readonly s
     if (pts.length) out[n] = pts;
   }
   return out;
+}
+
+/**
+ * The patients whose timelines the report shows, at most `n`: those with the most differences
+ * first (10 points per difference item), then the most alert episodes (1 per span, current and
+ * proposed); ties by id.
+ */
+export function timelinePatients(diff: ReplayReport['diff'], current: readonly Span[], proposed: readonly Span[], n: number): string[] {
+  const score = new Map<string, number>();
+  for (const i of diff.items) score.set(i.patientId, (score.get(i.patientId) ?? 0) + 10);
+  for (const s of [...current, ...proposed]) score.set(s.patientId, (score.get(s.patientId) ?? 0) + 1);
+  return [...score].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n).map(([id]) => id);
+}
+
+/** One patient's timeline: its readings from `from` on, downsampled, and its spans on both sides. */
+export function timelineOf(patientId: string, readings: readonly VitalsReading[], from: number, current: readonly Span[], proposed: readonly Span[]): Timeline {
+  return {
+    patientId,
+    series: downsample(readings.filter((r) => r.ts >= from)),
+    current: current.filter((s) => s.patientId === patientId), proposed: proposed.filter((s) => s.patientId === patientId),
+  };
 }
 
 export function buildReport(o: {

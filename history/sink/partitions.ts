@@ -1,7 +1,9 @@
 /**
  * Daily partitions of `vitals` (native declarative range partitioning on device time, UTC days).
- * Pure helpers (names, bounds, what has expired) plus the two statements that use them:
- * created ahead of time and on demand for any day a batch touches; dropped after the retention.
+ * Pure helpers (names, bounds, what has expired) plus the statements that use them, and the
+ * sink's cache of the days that exist (`PartitionDays`): created ahead of time and on demand for
+ * any day a batch touches; dropped after the retention. A day PostgreSQL cannot represent (year
+ * 0000) fails the DDL with SQLSTATE 22008: the sink dead-letters such readings.
  */
 import type pg from 'pg';
 
@@ -32,6 +34,8 @@ export function daysBetween(fromTs: number, toTs: number): number[] {
 export async function ensurePartitions(db: pg.Pool, days: readonly number[]): Promise<void> {
   if (days.length === 0) return;
   const client = await db.connect();
+  const lost = () => {}; // a connection lost between the statements fails the next one
+  client.on('error', lost);
   try {
     await client.query('BEGIN');
     await client.query("SELECT pg_advisory_xact_lock(hashtext('wardstream.vitals.partitions'))");
@@ -45,6 +49,7 @@ export async function ensurePartitions(db: pg.Pool, days: readonly number[]): Pr
     await client.query('ROLLBACK').catch(() => {});
     throw e;
   } finally {
+    client.off('error', lost);
     client.release();
   }
 }
@@ -60,4 +65,35 @@ export async function dropExpired(db: pg.Pool, now: number, retentionDays: numbe
   const gone = expiredPartitions(await listPartitions(db), now, retentionDays);
   for (const n of gone) await db.query(`DROP TABLE IF EXISTS ${n}`);
   return gone;
+}
+
+/**
+ * The days whose partitions this sink knows to exist, so that a batch creates only the missing
+ * ones. A failed write forgets its days (a partition dropped meanwhile is created again on the
+ * next attempt); dropping expired partitions forgets all but the days just ensured.
+ */
+export class PartitionDays {
+  private readonly known = new Set<number>();
+  constructor(private readonly db: pg.Pool) {}
+
+  async ensure(days: Iterable<number>): Promise<void> {
+    const missing = [...days].filter((d) => !this.known.has(d));
+    if (!missing.length) return;
+    await ensurePartitions(this.db, missing);
+    for (const d of missing) this.known.add(d);
+  }
+
+  forget(days: Iterable<number>): void {
+    for (const d of days) this.known.delete(d);
+  }
+
+  /** Ensures the partitions from `now` to `aheadDays` ahead and drops those older than `retentionDays`; returns the dropped names. */
+  async maintain(now: number, aheadDays: number, retentionDays: number): Promise<string[]> {
+    const days = daysBetween(now, now + aheadDays * DAY_MS);
+    await ensurePartitions(this.db, days);
+    for (const d of days) this.known.add(d);
+    const dropped = await dropExpired(this.db, now, retentionDays);
+    if (dropped.length) { this.known.clear(); for (const d of days) this.known.add(d); }
+    return dropped;
+  }
 }

@@ -17,10 +17,10 @@
  * Processing one patient at a time also keeps the working set in cache: the same engine runs
  * several times faster than over interleaved patients (benchmarks/README.md).
  */
-import { applyAction, step, tickPatient, type PatientState } from '../processors/engine.ts';
-import type { RuleBook, RuleSet } from '../processors/rulebook.ts';
-import type { AlertAction, AlertEvent, VitalsReading } from '../schemas/records.ts';
-import { partitionForWard } from '../schemas/topics.ts';
+import { applyAction, step, tickPatient, type PatientState } from '../../processors/engine.ts';
+import type { RuleBook, RuleSet } from '../../processors/rulebook.ts';
+import type { AlertAction, AlertEvent, VitalsReading } from '../../schemas/records.ts';
+import { partitionForWard } from '../../schemas/topics.ts';
 
 export const byTsSeq = (a: VitalsReading, b: VitalsReading): number => a.ts - b.ts || a.seq - b.seq || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0);
 

@@ -3,7 +3,7 @@
  * ("2026-11-25T08:00Z", "2026-11-25"), epoch milliseconds, `now`, or relative to now
  * ("now-24h", "now-30m", "now-7d"; also "-24h" as `--from=-24h`).
  */
-import { WardstreamError } from '../common/errors.ts';
+import { WardstreamError } from '../../common/errors.ts';
 
 export interface ReplayArgs {
   readonly from: number;
