@@ -46,11 +46,14 @@ export class WardstreamError extends Error {
   override readonly name = 'WardstreamError';
   readonly code: ErrorCode;
   readonly retriable: boolean;
+  /** The message without the registry's text for the code. */
+  readonly detail: string | undefined;
 
   constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
     super(detail ? `${ERRORS[code].message}: ${detail}` : ERRORS[code].message, options);
     this.code = code;
     this.retriable = ERRORS[code].retriable;
+    this.detail = detail;
   }
 }
 

@@ -2,6 +2,8 @@ import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSProtocolError 
 import { describe, expect, it } from 'vitest';
 import { ERRORS, isRetriable, WardstreamError, type ErrorCode } from '../../common/errors.ts';
 
+/** What kafkajs' protocol decoder passes to KafkaJSProtocolError: a broker error code's entry. */
+const protocolError = (type: string, retriable: boolean) => ({ message: type, type, code: 3, retriable }) as unknown as Error;
 const sysErr = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:9092`), { code, syscall: 'connect' });
 
 describe('isRetriable decides explicitly', () => {
@@ -12,8 +14,8 @@ describe('isRetriable decides explicitly', () => {
   it('kafkajs errors by their own retriable flag', () => {
     expect(isRetriable(new KafkaJSConnectionError('Connection error'))).toBe(true);
     expect(isRetriable(new KafkaJSNonRetriableError('gave up'))).toBe(false);
-    expect(isRetriable(new KafkaJSProtocolError({ message: 'This server does not host this topic-partition', type: 'UNKNOWN_TOPIC_OR_PARTITION', code: 3, retriable: true }))).toBe(true);
-    expect(isRetriable(new KafkaJSProtocolError({ message: 'Topic authorization failed', type: 'TOPIC_AUTHORIZATION_FAILED', code: 29, retriable: false }))).toBe(false);
+    expect(isRetriable(new KafkaJSProtocolError(protocolError('UNKNOWN_TOPIC_OR_PARTITION', true)))).toBe(true);
+    expect(isRetriable(new KafkaJSProtocolError(protocolError('TOPIC_AUTHORIZATION_FAILED', false)))).toBe(false);
   });
 
   it('transient system errors are retriable, other system errors are not', () => {
