@@ -35,6 +35,7 @@ export const ERRORS = {
   KAFKA_ERR_PARTITIONS: { retriable: false, message: 'an existing topic has another partition count than KAFKA_PARTITIONS' },
   LOCAL_ERR_KAFKA: { retriable: false, message: 'the local Kafka could not be started' },
   LOCAL_ERR_MOSQUITTO: { retriable: false, message: 'the local Mosquitto could not be started' },
+  LOCAL_ERR_POSTGRES: { retriable: false, message: 'the embedded PostgreSQL could not be started' },
   PROVISION_ERR_MISSING: { retriable: false, message: 'a required system package is missing' },
   PROVISION_ERR_INSTALL: { retriable: false, message: 'a system package could not be installed' },
   CLI_ERR_UNEXPECTED: { retriable: false, message: 'unexpected error' },

@@ -159,3 +159,17 @@ export function provision(needs: readonly Need[], io: ProvisionIo = {}): void {
   if (still.length) throw new WardstreamError('PROVISION_ERR_INSTALL', `${still.join(', ')} still missing after installing ${plan.packages.join(', ')}`);
   log(`installed ${plan.packages.join(', ')}`);
 }
+
+/**
+ * `provision` for scripts without the CLI's error path (the test setup, the benchmark runner):
+ * a failure stops the process at once with its one line, `wardstream: CODE: message`.
+ */
+export function provisionOrExit(needs: readonly Need[], io: ProvisionIo = {}): void {
+  try {
+    provision(needs, io);
+  } catch (e) {
+    if (!(e instanceof WardstreamError)) throw e;
+    process.stderr.write(`wardstream: ${e.code}: ${e.message}\n`);
+    process.exit(2);
+  }
+}
