@@ -11,7 +11,12 @@ import { startRuntime } from '../common/runtime.ts';
 import type { CliContext } from './context.ts';
 
 /** Resolves with the configured partition count (to name the admitted ward's partition). */
-export async function writeAssignment(ctx: CliContext, command: string, patient: string, assignment: { ward: string; bed: string | null } | null): Promise<number> {
+export async function writeAssignment(
+  ctx: CliContext,
+  command: string,
+  patient: string,
+  assignment: { ward: string; bed: string | null } | null,
+): Promise<number> {
   const config = loadConfig(ctx.env);
   if (!config.kafkaBrokers) throw new WardstreamError('CLI_ERR_USAGE', 'KAFKA_BROKERS must point at the cluster (npm start prints it)');
   const rt = await startRuntime(config, createLogger(command), { clientId: 'wardstream-cli' });
@@ -22,4 +27,3 @@ export async function writeAssignment(ctx: CliContext, command: string, patient:
   await producer.disconnect();
   return config.kafkaPartitions;
 }
-

@@ -22,7 +22,8 @@ export function authOf(config: Config): AuthConfig {
       throw new WardstreamError('CONFIG_ERR_INVALID', `WARDSTREAM_JWKS_FILE is not JSON: ${(e as Error).message}`);
     }
   }
-  if (config.jwtPublicKeyFile) return { ...base, publicKey: { pem: readKeyFile(config.jwtPublicKeyFile, 'WARDSTREAM_JWT_PUBLIC_KEY_FILE'), alg: config.jwtAlg } };
+  if (config.jwtPublicKeyFile)
+    return { ...base, publicKey: { pem: readKeyFile(config.jwtPublicKeyFile, 'WARDSTREAM_JWT_PUBLIC_KEY_FILE'), alg: config.jwtAlg } };
   if (!config.jwtSecret) throw new WardstreamError('CONFIG_ERR_INVALID', 'WARDSTREAM_JWT_SECRET is not set (npm start prints a development secret)');
   return { ...base, secret: config.jwtSecret };
 }

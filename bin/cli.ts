@@ -41,7 +41,9 @@ export function version(): string {
 
 export function createProgram(ctx: CliContext): Command {
   const program = new Command('wardstream')
-    .description('Real-time patient-vitals streaming: MQTT → Kafka → clinical processors → WebSocket ward dashboards.\nConfiguration is read from environment variables (README.md, docs/operations.md).')
+    .description(
+      'Real-time patient-vitals streaming: MQTT → Kafka → clinical processors → WebSocket ward dashboards.\nConfiguration is read from environment variables (README.md, docs/operations.md).',
+    )
     .version(version(), '-V, --version')
     .helpCommand(true)
     // Commander reports through exceptions (turned into one line by `run`), never by exiting.
@@ -49,7 +51,18 @@ export function createProgram(ctx: CliContext): Command {
     .configureOutput({ writeOut: ctx.out, writeErr: ctx.err, outputError: () => {} })
     .showSuggestionAfterError(true);
   // Order of `wardstream --help`.
-  for (const register of [registerStart, registerBridge, registerProcessor, registerGateway, registerSink, registerReplay, registerAdmit, registerDischarge, registerToken, registerSimulate]) {
+  for (const register of [
+    registerStart,
+    registerBridge,
+    registerProcessor,
+    registerGateway,
+    registerSink,
+    registerReplay,
+    registerAdmit,
+    registerDischarge,
+    registerToken,
+    registerSimulate,
+  ]) {
     register(program, ctx);
   }
   return program;
@@ -68,7 +81,7 @@ export function describeFailure(e: unknown): { code: string; message: string } {
   }
   let text: string;
   try {
-    text = typeof e === 'string' ? e : e === undefined ? 'undefined' : JSON.stringify(e) ?? String(e);
+    text = typeof e === 'string' ? e : e === undefined ? 'undefined' : (JSON.stringify(e) ?? String(e));
   } catch {
     text = String(e);
   }

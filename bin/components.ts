@@ -38,7 +38,11 @@ export async function runComponents(cmd: 'start' | Component, ctx: CliContext, s
   let config = loadConfig(ctx.env);
   let generatedSecret = false;
   if (!config.jwtSecret && !config.jwtPublicKeyFile && !config.jwksFile && runs('gateway')) {
-    if (cmd === 'gateway') throw new WardstreamError('CONFIG_ERR_INVALID', 'the gateway needs a token key: WARDSTREAM_JWT_SECRET, WARDSTREAM_JWT_PUBLIC_KEY_FILE or WARDSTREAM_JWKS_FILE');
+    if (cmd === 'gateway')
+      throw new WardstreamError(
+        'CONFIG_ERR_INVALID',
+        'the gateway needs a token key: WARDSTREAM_JWT_SECRET, WARDSTREAM_JWT_PUBLIC_KEY_FILE or WARDSTREAM_JWKS_FILE',
+      );
     config = loadConfig(ctx.env, { jwtSecret: randomBytes(32).toString('hex') });
     generatedSecret = true;
   }
@@ -55,7 +59,9 @@ export async function runComponents(cmd: 'start' | Component, ctx: CliContext, s
   if (processor) parts.push({ part: 'processor', close: () => processor.close() });
   const gateway = runs('gateway')
     ? await startGateway({
-        ...shared, log: log.child({ part: 'gateway' }), auth: authOf(config),
+        ...shared,
+        log: log.child({ part: 'gateway' }),
+        auth: authOf(config),
         dependenciesHealthy: () => (bridge ? bridge.healthy() : true) && (processor ? processor.healthy() : true),
       })
     : null;
@@ -79,32 +85,49 @@ export async function runComponents(cmd: 'start' | Component, ctx: CliContext, s
     parts.push({ part: 'metrics', close: () => srv.close() });
   }
   const cohort = start?.cohort;
-  const sim = cmd === 'start' && start?.simulate && bridge && cohort
-    ? await runSimulator({
-        url: bridge.mqttUrl, patients: cohort.patients, wards: cohort.wards, rate: cohort.rate, seed: cohort.seed,
-        scenario: cohort.scenario ?? 'mixed', start: Date.now(), log: (s) => log.warn(s),
-      })
-    : null;
+  const sim =
+    cmd === 'start' && start?.simulate && bridge && cohort
+      ? await runSimulator({
+          url: bridge.mqttUrl,
+          patients: cohort.patients,
+          wards: cohort.wards,
+          rate: cohort.rate,
+          seed: cohort.seed,
+          scenario: cohort.scenario ?? 'mixed',
+          start: Date.now(),
+          log: (s) => log.warn(s),
+        })
+      : null;
   if (sim) parts.push({ part: 'simulator', close: () => sim.stop() });
 
   if (cmd === 'start' && gateway) {
     // A development token only with the shared secret; asymmetric setups bring their own tokens.
-    const token = config.jwtSecret ? await signToken(authOf(config), { sub: 'dev-charge-nurse', role: 'charge_nurse', wards: ['*'], ttlSec: 12 * 3600 }) : '<your token>';
-    ctx.out(`${[
-      '',
-      'wardstream is running',
-      `  dashboard   ${gateway.url}/#access_token=${token}`,
-      `  websocket   ${gateway.url.replace(/^http/, 'ws')}/ws   (send {"type":"subscribe","ward":"ward-1"})`,
-      `  health      ${gateway.url}/healthz     metrics ${gateway.url}/metrics`,
-      `  kafka       ${rt.brokers.join(',')}${rt.localKafka ? ' (local)' : ''}     mqtt ${bridge!.mqttUrl}`,
-      // The embedded server is a development database on loopback: its URL is printed like the dev secret, for `replay`.
-      history ? (history.embedded ? `  postgres    DATABASE_URL=${history.url}   (embedded, ${history.embedded.dataDir})` : `  postgres    ${history.url.replace(/:[^:@/]+@/, ':***@')}`) : '',
-      generatedSecret ? `  dev secret  WARDSTREAM_JWT_SECRET=${config.jwtSecret}   (generated for this run)` : '',
-      `  dev token   ${token}`,
-      sim && cohort ? `  simulator   ${cohort.patients} patients in ward-1..ward-${cohort.wards}, some with scripted deteriorations` : '',
-      'Ctrl-C stops everything.',
-      '',
-    ].filter(Boolean).join('\n')}\n`);
+    const token = config.jwtSecret
+      ? await signToken(authOf(config), { sub: 'dev-charge-nurse', role: 'charge_nurse', wards: ['*'], ttlSec: 12 * 3600 })
+      : '<your token>';
+    ctx.out(
+      `${[
+        '',
+        'wardstream is running',
+        `  dashboard   ${gateway.url}/#access_token=${token}`,
+        `  websocket   ${gateway.url.replace(/^http/, 'ws')}/ws   (send {"type":"subscribe","ward":"ward-1"})`,
+        `  health      ${gateway.url}/healthz     metrics ${gateway.url}/metrics`,
+        `  kafka       ${rt.brokers.join(',')}${rt.localKafka ? ' (local)' : ''}     mqtt ${bridge!.mqttUrl}`,
+        // The embedded server is a development database on loopback: its URL is printed like the dev secret, for `replay`.
+        history
+          ? history.embedded
+            ? `  postgres    DATABASE_URL=${history.url}   (embedded, ${history.embedded.dataDir})`
+            : `  postgres    ${history.url.replace(/:[^:@/]+@/, ':***@')}`
+          : '',
+        generatedSecret ? `  dev secret  WARDSTREAM_JWT_SECRET=${config.jwtSecret}   (generated for this run)` : '',
+        `  dev token   ${token}`,
+        sim && cohort ? `  simulator   ${cohort.patients} patients in ward-1..ward-${cohort.wards}, some with scripted deteriorations` : '',
+        'Ctrl-C stops everything.',
+        '',
+      ]
+        .filter(Boolean)
+        .join('\n')}\n`,
+    );
   } else {
     log.info(`${cmd} running`, { brokers: rt.brokers.join(','), port: gateway?.port, mqtt: bridge?.mqttUrl });
   }

@@ -9,7 +9,7 @@ export const SHUTDOWN_ORDER = [
   { part: 'simulator', why: 'the load source of `start`: stop publishing readings' },
   { part: 'metrics', why: 'the METRICS_PORT server: a scraper sees the process as gone, not as half-stopped' },
   { part: 'sink', why: 'commits its last batch (rows and offsets together) while the database is still open' },
-  { part: 'gateway', why: 'closes the dashboards\' WebSockets and its consumers; clients resume on another gateway' },
+  { part: 'gateway', why: "closes the dashboards' WebSockets and its consumers; clients resume on another gateway" },
   { part: 'processor', why: 'commits patient state and input offsets together, so a successor restores exactly' },
   { part: 'bridge', why: 'disconnects devices, flushes what it has received to Kafka and acknowledges it' },
   // Storage last: every part above talks to it until it has stopped.

@@ -62,7 +62,9 @@ export class WardstreamError extends Error {
  * Transient system errors (Node's `code` on socket and DNS failures): the peer may be back on
  * the next attempt. Any other system error (EACCES, ENOENT, EADDRINUSE, …) is not retriable.
  */
-export const TRANSIENT_SYSTEM_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+export const TRANSIENT_SYSTEM_ERRORS: ReadonlySet<string> = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+]);
 
 /** Node's http client reports a connection reset as a plain Error with this message (and, usually, code ECONNRESET). */
 const TRANSIENT_MESSAGES: ReadonlySet<string> = new Set(['socket hang up']);

@@ -103,7 +103,10 @@ export async function ensureTopics(admin: Admin, cfg: Pick<Config, 'kafkaTopicPr
     for (const t of meta.topics) {
       const want = plan.find((p) => p.topic === t.name)!.numPartitions;
       if (t.partitions.length !== want) {
-        throw new WardstreamError('KAFKA_ERR_PARTITIONS', `topic ${t.name} has ${t.partitions.length} partitions, wardstream is configured for ${want} (KAFKA_PARTITIONS): ward partitioning would break`);
+        throw new WardstreamError(
+          'KAFKA_ERR_PARTITIONS',
+          `topic ${t.name} has ${t.partitions.length} partitions, wardstream is configured for ${want} (KAFKA_PARTITIONS): ward partitioning would break`,
+        );
       }
     }
   }
@@ -219,7 +222,9 @@ export async function readTopic(
   if (bounded && pending === 0) return { caughtUp: Promise.resolve(), records: () => 0, stop: async () => {} };
 
   const groupId = `${o.group ?? 'wardstream-reader'}-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: o.maxWaitTimeInMs ?? 100, maxBytes: 50 << 20, ...(o.maxBytesPerPartition ? { maxBytesPerPartition: o.maxBytesPerPartition } : {}) });
+  const consumer = kafka.consumer({
+    groupId, maxWaitTimeInMs: o.maxWaitTimeInMs ?? 100, maxBytes: 50 << 20, ...(o.maxBytesPerPartition ? { maxBytesPerPartition: o.maxBytesPerPartition } : {}),
+  });
   let stopped: Promise<void> | null = null;
   const stop = () => {
     stopped ??= (async () => {
@@ -274,7 +279,10 @@ async function offsetRange(
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const byTs = async (ts: number) => new Map((await whenReady(() => admin.fetchTopicOffsetsByTimestamp(topic, ts))).map((x) => [x.partition, BigInt(x.offset)]));
+    const byTs = async (ts: number) => {
+      const offsets = await whenReady(() => admin.fetchTopicOffsetsByTimestamp(topic, ts));
+      return new Map(offsets.map((x) => [x.partition, BigInt(x.offset)]));
+    };
     const watermarks = fromTs === undefined || typeof until !== 'object' ? await whenReady(() => admin.fetchTopicOffsets(topic)) : [];
     const starts = fromTs === undefined ? new Map(watermarks.map((x) => [x.partition, BigInt(x.low)])) : await byTs(fromTs);
     const ends = typeof until === 'object' ? await byTs(until.ts) : new Map(watermarks.map((x) => [x.partition, BigInt(x.high)]));

@@ -74,7 +74,8 @@ export function createLogger(
 function wrap(p: pino.Logger): Logger {
   // A disabled level costs one call to a no-op: no field redaction on the hot path (the bridge
   // logs every reading at debug).
-  const at = (lvl: Level) => (p.isLevelEnabled(lvl) ? (msg: string, fields?: Record<string, unknown>) => p[lvl](fields ? redact(fields) : {}, redactUrls(msg)) : noop);
+  const at = (lvl: Level) =>
+    p.isLevelEnabled(lvl) ? (msg: string, fields?: Record<string, unknown>) => p[lvl](fields ? redact(fields) : {}, redactUrls(msg)) : noop;
   return {
     debug: at('debug'),
     info: at('info'),

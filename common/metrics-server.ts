@@ -20,7 +20,12 @@ export interface ProbeResponse {
   readonly body: string;
 }
 
-const response = (status: number, contentType: string, body: string): ProbeResponse => ({ status, statusLine: `${status} ${http.STATUS_CODES[status]}`, contentType, body });
+const response = (status: number, contentType: string, body: string): ProbeResponse => ({
+  status,
+  statusLine: `${status} ${http.STATUS_CODES[status]}`,
+  contentType,
+  body,
+});
 
 /** GET /healthz: `{"ok":…}` plus any details the component adds (never patient data). */
 export function healthResponse(ok: boolean, details: Readonly<Record<string, unknown>> = {}): ProbeResponse {

@@ -42,11 +42,20 @@ function fail(why: string): never {
 export async function buildDist(): Promise<void> {
   rmSync(DIST, { recursive: true, force: true });
   step('tsc -p tsconfig.build.json');
-  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+  });
   if (tsc.status !== 0) fail(`tsc exited with ${tsc.status}`);
 
   step('esbuild gateway/client.ts → dist/gateway/public/client.js');
-  await build({ entryPoints: [path.join(ROOT, 'gateway/client.ts')], outfile: path.join(DIST, 'gateway/public/client.js'), bundle: true, format: 'esm', target: 'es2020', logLevel: 'warning' });
+  await build({
+    entryPoints: [path.join(ROOT, 'gateway/client.ts')],
+    outfile: path.join(DIST, 'gateway/public/client.js'),
+    bundle: true,
+    format: 'esm',
+    target: 'es2020',
+    logLevel: 'warning',
+  });
 
   for (const a of ASSETS) {
     const src = path.join(ROOT, a.from);

@@ -75,7 +75,14 @@ async function replay(o: ReplayOptions, ctx: CliContext): Promise<void> {
   let barStarted = false;
   try {
     const res = await runReplay(args, {
-      config, codec: rt?.codec ?? localCodec(), log, book, kafka: rt?.kafka, topics: rt?.topics, pool: history?.pool, databaseUrl: history?.url,
+      config,
+      codec: rt?.codec ?? localCodec(),
+      log,
+      book,
+      kafka: rt?.kafka,
+      topics: rt?.topics,
+      pool: history?.pool,
+      databaseUrl: history?.url,
       workers: o.workers,
       progress: (done, total) => {
         const speed = Math.round(done / Math.max(0.001, (performance.now() - t0) / 1000)).toLocaleString('en');
@@ -97,7 +104,9 @@ async function replay(o: ReplayOptions, ctx: CliContext): Promise<void> {
     writeFileSync(path.join(args.out, 'differences.csv'), diffCsv(res.report));
     writeFileSync(path.join(args.out, 'report.html'), toHtml(res.report));
     ctx.out(toTable(res.report));
-    ctx.out(`${res.report.readings.toLocaleString('en')} readings in ${secs.toFixed(1)} s (${Math.round(res.report.readings / secs).toLocaleString('en')}/s)\n`);
+    ctx.out(
+      `${res.report.readings.toLocaleString('en')} readings in ${secs.toFixed(1)} s (${Math.round(res.report.readings / secs).toLocaleString('en')}/s)\n`,
+    );
     ctx.out(`report: ${path.join(args.out, 'report.html')} (also report.json, report.csv, differences.csv)\n`);
     if (args.publish && rt) ctx.out(`proposed alerts written to ${await publishReplay(rt.kafka, config, rt.codec, args.name, res.proposed)}\n`);
   } finally {

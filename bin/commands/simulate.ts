@@ -7,7 +7,7 @@ import type { CliContext } from '../context.ts';
 import { cohortOptions, type CohortValues, numberAtLeast, scenarioOption } from '../options.ts';
 
 export function registerSimulate(program: Command, ctx: CliContext): void {
-  const cmd = program.command('simulate').description('publish simulated patients\' vitals to an MQTT broker (default: the embedded one of npm start)');
+  const cmd = program.command('simulate').description("publish simulated patients' vitals to an MQTT broker (default: the embedded one of npm start)");
   for (const o of cohortOptions({ patients: 200, wards: 4 })) cmd.addOption(o);
   cmd
     .addOption(scenarioOption())
@@ -21,8 +21,15 @@ async function simulate(o: CohortValues & { duration?: number; url?: string }, c
   const log = createLogger('simulate');
   const url = o.url ?? config.mqttUrl ?? `mqtt://${config.mqttHost}:${config.mqttPort}`;
   const sim = await runSimulator({
-    url, patients: o.patients, wards: o.wards, rate: o.rate, seed: o.seed, scenario: o.scenario ?? null, start: Date.now(),
-    durationSec: o.duration, log: (s) => log.warn(s),
+    url,
+    patients: o.patients,
+    wards: o.wards,
+    rate: o.rate,
+    seed: o.seed,
+    scenario: o.scenario ?? null,
+    start: Date.now(),
+    durationSec: o.duration,
+    log: (s) => log.warn(s),
   });
   const timer = setInterval(() => ctx.err(`published ${sim.published()} readings\r`), 1000);
   const stop = async () => {

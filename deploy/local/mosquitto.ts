@@ -20,7 +20,9 @@ export function findMosquitto(): string | undefined {
 
 export async function startMosquitto(): Promise<LocalMosquitto> {
   const bin = findMosquitto();
-  if (!bin) throw new WardstreamError('PROVISION_ERR_MISSING', 'mosquitto is not installed (apt-get install -y --no-install-recommends mosquitto; npm test and npm run bench install it when run as root)');
+  if (!bin) {
+    throw new WardstreamError('PROVISION_ERR_MISSING', 'mosquitto is not installed (apt-get install -y --no-install-recommends mosquitto; npm test and npm run bench install it as root)');
+  }
   const dir = mkdtempSync(path.join(tmpdir(), 'wardstream-mosquitto-'));
   const port = await freePort();
   const conf = path.join(dir, 'mosquitto.conf');

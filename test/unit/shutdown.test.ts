@@ -4,7 +4,12 @@ import { createLogger } from '../../common/log.ts';
 
 const capture = () => {
   const lines: Record<string, unknown>[] = [];
-  return { lines, log: createLogger('test', 'info', {}, (l) => { lines.push(JSON.parse(l) as Record<string, unknown>); }) };
+  return {
+    lines,
+    log: createLogger('test', 'info', {}, (l) => {
+      lines.push(JSON.parse(l) as Record<string, unknown>);
+    }),
+  };
 };
 
 describe('shutdown order', () => {
@@ -14,8 +19,13 @@ describe('shutdown order', () => {
     expect(seq).toEqual(['simulator', 'metrics', 'sink', 'gateway', 'processor', 'bridge', 'history', 'kafka']);
     expect(seq).toEqual(SHUTDOWN_ORDER.map((s) => s.part));
     // A single component keeps only its own parts, in the same relative order.
-    expect(shutdownSequence([{ part: 'history', close: async () => {} }, { part: 'sink', close: async () => {} }, { part: 'metrics', close: async () => {} }]).map((p) => p.part))
-      .toEqual(['metrics', 'sink', 'history']);
+    expect(
+      shutdownSequence([
+        { part: 'history', close: async () => {} },
+        { part: 'sink', close: async () => {} },
+        { part: 'metrics', close: async () => {} },
+      ]).map((p) => p.part),
+    ).toEqual(['metrics', 'sink', 'history']);
   });
 
   it('every part has a reason', () => {
@@ -25,13 +35,24 @@ describe('shutdown order', () => {
   it('runs each part to completion before the next, and moves on past a failing or hanging part', async () => {
     const { lines, log } = capture();
     const events: string[] = [];
-    const part = (name: PartName, close: () => Promise<void>): Part => ({ part: name, close: async () => { events.push(`${name}:begin`); await close(); events.push(`${name}:end`); } });
-    await stopAll([
-      part('history', async () => {}),
-      part('sink', () => Promise.reject(new Error('commit failed'))),
-      part('gateway', () => new Promise<void>(() => {})), // never stops
-      part('simulator', () => new Promise<void>((r) => setImmediate(r))),
-    ], log, 20);
+    const part = (name: PartName, close: () => Promise<void>): Part => ({
+      part: name,
+      close: async () => {
+        events.push(`${name}:begin`);
+        await close();
+        events.push(`${name}:end`);
+      },
+    });
+    await stopAll(
+      [
+        part('history', async () => {}),
+        part('sink', () => Promise.reject(new Error('commit failed'))),
+        part('gateway', () => new Promise<void>(() => {})), // never stops
+        part('simulator', () => new Promise<void>((r) => setImmediate(r))),
+      ],
+      log,
+      20,
+    );
     expect(events).toEqual(['simulator:begin', 'simulator:end', 'sink:begin', 'gateway:begin', 'history:begin', 'history:end']);
     expect(lines.filter((l) => l.msg === 'error while stopping').map((l) => l.part)).toEqual(['sink']);
     expect(lines.filter((l) => l.msg === 'did not stop in time; left behind').map((l) => [l.part, l.waitedMs])).toEqual([['gateway', 20]]);
