@@ -21,7 +21,7 @@ import { authOf } from './auth.ts';
 import type { CliContext } from './context.ts';
 import { launchLocalKafka } from './launchers.ts';
 import type { CohortValues } from './options.ts';
-import { type Part, stopAll } from './shutdown.ts';
+import { beginShutdown, type Part, stopAll } from './shutdown.ts';
 
 export type Component = 'bridge' | 'processor' | 'gateway' | 'sink';
 
@@ -132,10 +132,8 @@ export async function runComponents(cmd: 'start' | Component, ctx: CliContext, s
     log.info(`${cmd} running`, { brokers: rt.brokers.join(','), port: gateway?.port, mqtt: bridge?.mqttUrl });
   }
 
-  let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (!beginShutdown(signal)) return;
     log.info('shutting down', { signal });
     await stopAll(parts, log);
     process.exit(0);

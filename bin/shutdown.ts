@@ -31,6 +31,20 @@ export function shutdownSequence(parts: readonly Part[]): Part[] {
   return [...parts].sort((a, b) => RANK.get(a.part)! - RANK.get(b.part)!);
 }
 
+let signalled: string | null = null;
+
+/** Marks the process as stopping on `signal`; false when it already was (a second signal). */
+export function beginShutdown(signal: string): boolean {
+  if (signalled) return false;
+  signalled = signal;
+  return true;
+}
+
+/** The signal the process is stopping on, or null while it runs. */
+export function shuttingDown(): string | null {
+  return signalled;
+}
+
 /** How long one part may take to stop before shutdown moves on without it. */
 export const SHUTDOWN_PART_MS = 10_000;
 

@@ -72,9 +72,14 @@ function runningServer(dataDir: string): number | null {
   if (!Number.isInteger(pid) || pid <= 0) return null;
   try {
     process.kill(pid, 0);
-    return pid;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return null;
+  }
+  // A stale lock file's pid may belong to another program by now (Linux: its name in /proc).
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').includes('postgres') ? pid : null;
+  } catch {
+    return pid;
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SHUTDOWN_ORDER, shutdownSequence, stopAll, type Part, type PartName } from '../../bin/shutdown.ts';
+import { beginShutdown, SHUTDOWN_ORDER, shutdownSequence, shuttingDown, stopAll, type Part, type PartName } from '../../bin/shutdown.ts';
 import { createLogger } from '../../common/log.ts';
 
 const capture = () => {
@@ -57,5 +57,12 @@ describe('shutdown order', () => {
     expect(lines.filter((l) => l.msg === 'error while stopping').map((l) => l.part)).toEqual(['sink']);
     expect(lines.filter((l) => l.msg === 'did not stop in time; left behind').map((l) => [l.part, l.waitedMs])).toEqual([['gateway', 20]]);
     expect(lines.filter((l) => l.msg === 'stopped').map((l) => l.part)).toEqual(['simulator', 'sink', 'history']);
+  });
+
+  it('the first signal begins the shutdown; later ones are ignored', () => {
+    expect(shuttingDown()).toBeNull();
+    expect(beginShutdown('SIGINT')).toBe(true);
+    expect(beginShutdown('SIGTERM')).toBe(false);
+    expect(shuttingDown()).toBe('SIGINT');
   });
 });
