@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { startLocalKafka } from '../deploy/local/kafka/local-kafka.ts';
 import { startMosquitto } from '../deploy/local/mosquitto.ts';
+import { kafkaNeeds, provisionOrExit } from '../deploy/local/provision.ts';
 import { barChart, lineChart } from './chart.ts';
 import { benchIngest, benchIngestCurve, benchLatency } from './pipeline.ts';
 import { flag } from './util.ts';
@@ -22,6 +23,8 @@ mkdirSync(out, { recursive: true });
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const stamp = new Date().toISOString();
 
+// Mosquitto, and Java + Maven for the local Kafka: installed on first use (root on Debian), or one line naming the command.
+provisionOrExit([...(process.env.KAFKA_BROKERS ? [] : kafkaNeeds()), 'mosquitto'], { log: (l) => console.error(l) });
 const kafka = process.env.KAFKA_BROKERS ? null : await startLocalKafka({ log: (l) => console.error(l) });
 const brokers = process.env.KAFKA_BROKERS ?? kafka!.brokers;
 const mosquitto = await startMosquitto();

@@ -104,9 +104,9 @@ export class Ingestor {
       this.queue = this.queue.length <= this.maxBatch ? [] : this.queue.slice(this.maxBatch);
       const byTopic = new Map<string, Message[]>();
       for (const p of batch) {
-        let list = byTopic.get(p.topic);
-        if (!list) byTopic.set(p.topic, (list = []));
-        list.push(p.message);
+        const list = byTopic.get(p.topic);
+        if (list) list.push(p.message);
+        else byTopic.set(p.topic, [p.message]);
       }
       const t0 = performance.now();
       try {

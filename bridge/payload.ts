@@ -10,7 +10,7 @@
  *                    "consciousness": "A"|"C"|"V"|"P"|"U", "onOxygen": true|false}
  */
 import type { ErrorCode } from '../common/errors.ts';
-import { VITAL_NAMES, UNASSIGNED_WARD, type Acvpu, type VitalName, type VitalsReading } from '../schemas/records.ts';
+import { ID_PATTERN, VITAL_NAMES, UNASSIGNED_WARD, type Acvpu, type VitalName, type VitalsReading } from '../schemas/records.ts';
 
 /**
  * Physiological plausibility: values outside these closed ranges cannot come from a living
@@ -25,7 +25,6 @@ export const PLAUSIBLE: Readonly<Record<VitalName, readonly [number, number]>> =
   temperature: [15, 46],
 };
 
-const ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const ACVPU = new Set(['A', 'C', 'V', 'P', 'U']);
 
 export interface Route { readonly patientId: string; readonly wardId: string | null }
@@ -37,8 +36,8 @@ export type ParseResult =
 /** Parses an MQTT topic; null when it is not a vitals topic. */
 export function parseTopic(topic: string): Route | null {
   const p = topic.split('/');
-  if (p.length === 3 && p[0] === 'patients' && p[2] === 'vitals' && ID.test(p[1]!)) return { patientId: p[1]!, wardId: null };
-  if (p.length === 5 && p[0] === 'wards' && p[2] === 'patients' && p[4] === 'vitals' && ID.test(p[1]!) && ID.test(p[3]!)) {
+  if (p.length === 3 && p[0] === 'patients' && p[2] === 'vitals' && ID_PATTERN.test(p[1]!)) return { patientId: p[1]!, wardId: null };
+  if (p.length === 5 && p[0] === 'wards' && p[2] === 'patients' && p[4] === 'vitals' && ID_PATTERN.test(p[1]!) && ID_PATTERN.test(p[3]!)) {
     return { patientId: p[3]!, wardId: p[1]! };
   }
   return null;
@@ -79,7 +78,7 @@ export function parseDeviceMessage(topic: string, payload: Buffer, ctx: ParseCon
   const b = body as Record<string, unknown>;
 
   for (const f of ['deviceId', 'seq', 'ts', 'vitals'] as const) if (b[f] === undefined || b[f] === null) return fail('BRIDGE_ERR_MISSING_FIELD', `"${f}" is required`, pid);
-  if (typeof b.deviceId !== 'string' || !ID.test(b.deviceId)) return fail('BRIDGE_ERR_BAD_FIELD', '"deviceId" must be 1-64 characters of [A-Za-z0-9._:-]', pid);
+  if (typeof b.deviceId !== 'string' || !ID_PATTERN.test(b.deviceId)) return fail('BRIDGE_ERR_BAD_FIELD', '"deviceId" must be 1-64 characters of [A-Za-z0-9._:-]', pid);
   if (typeof b.seq !== 'number' || !Number.isSafeInteger(b.seq) || b.seq < 0) return fail('BRIDGE_ERR_BAD_FIELD', '"seq" must be a non-negative integer', pid);
   const ts = parseTs(b.ts);
   if (ts === null) return fail('BRIDGE_ERR_BAD_FIELD', '"ts" must be epoch milliseconds or an ISO-8601 date-time', pid);

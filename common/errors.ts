@@ -42,6 +42,14 @@ export const ERRORS = {
   // gateway
   GATEWAY_ERR_LISTEN: { retriable: false, message: 'the gateway could not listen on its address' },
   GATEWAY_ERR_BUNDLE: { retriable: false, message: 'the dashboard client bundle could not be built' },
+  // platform: Kafka setup, local services, provisioning, the command line
+  KAFKA_ERR_PARTITIONS: { retriable: false, message: 'an existing topic has another partition count than KAFKA_PARTITIONS' },
+  LOCAL_ERR_KAFKA: { retriable: false, message: 'the local Kafka could not be started' },
+  LOCAL_ERR_MOSQUITTO: { retriable: false, message: 'the local Mosquitto could not be started' },
+  LOCAL_ERR_POSTGRES: { retriable: false, message: 'the embedded PostgreSQL could not be started' },
+  PROVISION_ERR_MISSING: { retriable: false, message: 'a required system package is missing' },
+  PROVISION_ERR_INSTALL: { retriable: false, message: 'a system package could not be installed' },
+  CLI_ERR_UNEXPECTED: { retriable: false, message: 'unexpected error' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -50,18 +58,41 @@ export class WardstreamError extends Error {
   override readonly name = 'WardstreamError';
   readonly code: ErrorCode;
   readonly retriable: boolean;
+  /** The message without the registry's text for the code. */
+  readonly detail: string | undefined;
 
   constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
     super(detail ? `${ERRORS[code].message}: ${detail}` : ERRORS[code].message, options);
     this.code = code;
     this.retriable = ERRORS[code].retriable;
+    this.detail = detail;
   }
 }
 
-/** Fatal vs retry, decided in one place. Unknown errors (network, broker) are retriable. */
+/**
+ * Transient system errors (Node's `code` on socket and DNS failures): the peer may be back on
+ * the next attempt. Any other system error (EACCES, ENOENT, EADDRINUSE, …) is not retriable.
+ */
+export const TRANSIENT_SYSTEM_ERRORS: ReadonlySet<string> = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+]);
+
+/** Node's http client reports a connection reset as a plain Error with this message (and, usually, code ECONNRESET). */
+const TRANSIENT_MESSAGES: ReadonlySet<string> = new Set(['socket hang up']);
+
+/**
+ * Fatal vs retry, decided in one place and explicitly:
+ *  - a WardstreamError by its registry code's `retriable` flag;
+ *  - a kafkajs error (KafkaJSError and subclasses) by its own `retriable` flag;
+ *  - a system error by its `code`: retriable only if it is in TRANSIENT_SYSTEM_ERRORS (or it is
+ *    Node's "socket hang up");
+ *  - anything else (a bug, a thrown string, an unknown library error) is not retriable.
+ */
 export function isRetriable(err: unknown): boolean {
   if (err instanceof WardstreamError) return err.retriable;
-  const e = err as { retriable?: boolean } | undefined;
-  if (e && typeof e.retriable === 'boolean') return e.retriable; // kafkajs KafkaJSError
-  return true;
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: unknown; retriable?: unknown; code?: unknown; message?: unknown };
+  if (typeof e.name === 'string' && e.name.startsWith('KafkaJS') && typeof e.retriable === 'boolean') return e.retriable;
+  if (typeof e.code === 'string') return TRANSIENT_SYSTEM_ERRORS.has(e.code);
+  return typeof e.message === 'string' && TRANSIENT_MESSAGES.has(e.message);
 }

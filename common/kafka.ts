@@ -8,7 +8,8 @@
  * used: kafkajs documents it as experimental; duplicates from retries are removed downstream
  * by (deviceId, seq) and by alert eventId.
  */
-import { Kafka, logLevel, type Admin, type ITopicConfig, type Message, type Producer, type logCreator } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, Partitioners, type Admin, type ITopicConfig, type KafkaMessage, type Message, type Producer, type logCreator } from 'kafkajs';
 import { isRetriable, WardstreamError } from './errors.ts';
 import { createLogger } from './log.ts';
 import type { Config } from './config.ts';
@@ -41,8 +42,14 @@ export function createKafka(brokers: readonly string[], clientId: string): Kafka
   });
 }
 
+/**
+ * Every ward-topic record names its partition (schemas/topics.ts `partitionForWard`); the
+ * partitioner only places the records of single-partition topics. It is named explicitly (the
+ * kafkajs 2 default, Java-compatible murmur2), which also keeps kafkajs from printing its
+ * partitioner-change warning on every command.
+ */
 export function createProducer(kafka: Kafka): Producer {
-  return kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1, idempotent: false });
+  return kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1, idempotent: false, createPartitioner: Partitioners.DefaultPartitioner });
 }
 
 export interface TopicPlan { readonly topic: string; readonly numPartitions: number; readonly configEntries: { name: string; value: string }[] }
@@ -97,59 +104,14 @@ export async function ensureTopics(admin: Admin, cfg: Pick<Config, 'kafkaTopicPr
     for (const t of meta.topics) {
       const want = plan.find((p) => p.topic === t.name)!.numPartitions;
       if (t.partitions.length !== want) {
-        throw new Error(`topic ${t.name} has ${t.partitions.length} partitions, wardstream is configured for ${want} (KAFKA_PARTITIONS): ward partitioning would break`);
+        throw new WardstreamError(
+          'KAFKA_ERR_PARTITIONS',
+          `topic ${t.name} has ${t.partitions.length} partitions, wardstream is configured for ${want} (KAFKA_PARTITIONS): ward partitioning would break`,
+        );
       }
     }
   }
   return topics;
-}
-
-/**
- * Reads a (compacted) topic from the beginning up to its end as of the call, keeping the last
- * value per key; a null value (tombstone) removes the key. Only `partitions` are kept when
- * given. Uses a throwaway consumer group that is deleted afterwards.
- */
-export async function readToEnd(kafka: Kafka, topic: string, partitions?: ReadonlySet<number>): Promise<Map<string, { partition: number; value: Buffer }>> {
-  const out = new Map<string, { partition: number; value: Buffer }>();
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const ends = await whenReady(() => admin.fetchTopicOffsets(topic));
-    const pending = new Map<number, bigint>();
-    for (const e of ends) {
-      if (partitions && !partitions.has(e.partition)) continue;
-      if (BigInt(e.high) > BigInt(e.low)) pending.set(e.partition, BigInt(e.high));
-    }
-    if (pending.size === 0) return out;
-    const groupId = `wardstream-restore-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytes: 50 << 20 });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          const high = pending.get(batch.partition);
-          if (high === undefined) return;
-          for (const m of batch.messages) {
-            if (BigInt(m.offset) >= high) break;
-            const key = m.key?.toString();
-            if (!key) continue;
-            if (m.value === null) out.delete(key);
-            else out.set(key, { partition: batch.partition, value: m.value });
-          }
-          const last = batch.messages.at(-1);
-          if (last && BigInt(last.offset) + 1n >= high) pending.delete(batch.partition);
-          if (pending.size === 0) resolve();
-        },
-      }).catch(reject);
-    });
-    await consumer.disconnect();
-    await admin.deleteGroups([groupId]).catch(() => {});
-    return out;
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /**
@@ -200,62 +162,186 @@ export async function whenReady<T>(fn: () => Promise<T>, timeoutMs = 30_000): Pr
   }
 }
 
+/** A record as the topic reader hands it over: kafkajs' message (offset, key, value, timestamp, headers). */
+export type TopicRecord = KafkaMessage;
+
+export interface ReadTopicOptions {
+  /** Only these partitions (default: every partition of the topic). */
+  readonly partitions?: ReadonlySet<number>;
+  /** Start at the first record at or after this timestamp (offsets-for-times); default: the beginning. */
+  readonly fromTs?: number;
+  /**
+   * Where to stop: 'end' (default) = the end of each partition as of the call; `{ ts }` = before
+   * the first record at or after that timestamp; 'follow' = never: new records keep arriving
+   * until `stop()`.
+   */
+  readonly until?: 'end' | 'follow' | { readonly ts: number };
+  /** Name of the throwaway consumer group, before a random suffix (default `wardstream-reader`). */
+  readonly group?: string;
+  /** How long a fetch waits for records when there are none (default 100 ms). */
+  readonly maxWaitTimeInMs?: number;
+  /** Largest fetch per partition (default kafkajs' 1 MiB). */
+  readonly maxBytesPerPartition?: number;
+}
+
+export interface TopicReader {
+  /**
+   * Resolves once every selected partition has been read up to where it ended when the reader
+   * started (at once when there was nothing to read). When `until` is not 'follow', the reader
+   * has stopped itself by then.
+   */
+  readonly caughtUp: Promise<void>;
+  /** Records handed to `onBatch` so far. */
+  records(): number;
+  /** Stops reading and deletes the throwaway group. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The one topic reader: reads `topic` (or the given partitions) from the beginning, or from a
+ * timestamp, to its end or an end timestamp, or follows it, and hands each fetched batch of
+ * records, in offset order per partition, to `onBatch`. Nothing is committed: the consumer
+ * group is a throwaway one, deleted on stop. Used for restoring state (compacted topics read to
+ * the end), for views kept up to date (followed), and for replaying a time range.
+ *
+ *   const view = await readTopic(kafka, topic, { until: 'follow' }, (partition, records) => { … });
+ *   await view.caughtUp;   // everything that was in the topic at start has been seen
+ *   …
+ *   await view.stop();
+ */
+export async function readTopic(
+  kafka: Kafka, topic: string, o: ReadTopicOptions,
+  onBatch: (partition: number, records: readonly TopicRecord[]) => void | Promise<void>,
+): Promise<TopicReader> {
+  const until = o.until ?? 'end';
+  const bounded = until !== 'follow';
+  const range = await offsetRange(kafka, topic, o.fromTs, until, o.partitions);
+  let records = 0;
+  let pending = 0;
+  for (const r of range.values()) if (r.end > r.start) pending++; else r.caughtUp = true;
+  if (bounded) for (const [p, r] of range) if (r.caughtUp) range.delete(p);
+  if (bounded && pending === 0) return { caughtUp: Promise.resolve(), records: () => 0, stop: async () => {} };
+
+  const groupId = `${o.group ?? 'wardstream-reader'}-${randomUUID()}`;
+  const consumer = kafka.consumer({
+    groupId, maxWaitTimeInMs: o.maxWaitTimeInMs ?? 100, maxBytes: 50 << 20, ...(o.maxBytesPerPartition ? { maxBytesPerPartition: o.maxBytesPerPartition } : {}),
+  });
+  let stopped: Promise<void> | null = null;
+  const stop = () => {
+    stopped ??= (async () => {
+      await consumer.disconnect();
+      const admin = kafka.admin();
+      await admin.connect().then(() => admin.deleteGroups([groupId])).catch(() => {}).finally(() => admin.disconnect());
+    })();
+    return stopped;
+  };
+  let markCaughtUp!: () => void;
+  let failed!: (e: unknown) => void;
+  const reached = new Promise<void>((resolve, reject) => { markCaughtUp = resolve; failed = reject; });
+  if (pending === 0) markCaughtUp();
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const running = consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        const r = range.get(batch.partition);
+        const last = batch.messages.at(-1);
+        if (!r || !last || (bounded && r.caughtUp)) return;
+        const inRange = within(batch.messages, r.start, bounded ? r.end : null);
+        if (inRange.length) {
+          records += inRange.length;
+          await onBatch(batch.partition, inRange);
+        }
+        if (!r.caughtUp && BigInt(last.offset) + 1n >= r.end) {
+          r.caughtUp = true;
+          if (bounded) consumer.pause([{ topic, partitions: [batch.partition] }]);
+          if (--pending === 0) markCaughtUp();
+        }
+      },
+    });
+    // A group of its own starts at the beginning; a later start is a seek (applied on assignment).
+    if (o.fromTs !== undefined) for (const [partition, r] of range) consumer.seek({ topic, partition, offset: r.start.toString() });
+    running.catch(failed);
+    await running;
+  } catch (e) {
+    await stop().catch(() => {});
+    throw e;
+  }
+  return { caughtUp: bounded ? reached.then(stop) : reached, records: () => records, stop };
+}
+
+interface PartitionRange { readonly start: bigint; readonly end: bigint; caughtUp: boolean }
+
+/** Start and end offset per selected partition, from the admin API (retrying while Kafka is not ready). */
+async function offsetRange(
+  kafka: Kafka, topic: string, fromTs: number | undefined, until: NonNullable<ReadTopicOptions['until']>, partitions: ReadonlySet<number> | undefined,
+): Promise<Map<number, PartitionRange>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const byTs = async (ts: number) => {
+      const offsets = await whenReady(() => admin.fetchTopicOffsetsByTimestamp(topic, ts));
+      return new Map(offsets.map((x) => [x.partition, BigInt(x.offset)]));
+    };
+    const watermarks = fromTs === undefined || typeof until !== 'object' ? await whenReady(() => admin.fetchTopicOffsets(topic)) : [];
+    const starts = fromTs === undefined ? new Map(watermarks.map((x) => [x.partition, BigInt(x.low)])) : await byTs(fromTs);
+    const ends = typeof until === 'object' ? await byTs(until.ts) : new Map(watermarks.map((x) => [x.partition, BigInt(x.high)]));
+    const range = new Map<number, PartitionRange>();
+    for (const [partition, start] of starts) {
+      if (partitions && !partitions.has(partition)) continue;
+      range.set(partition, { start, end: ends.get(partition) ?? start, caughtUp: false });
+    }
+    return range;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The records of a batch with start <= offset < end (end null: no upper bound); the batch itself when all are. */
+function within(messages: KafkaMessage[], start: bigint, end: bigint | null): KafkaMessage[] {
+  const first = BigInt(messages[0]!.offset);
+  const last = BigInt(messages.at(-1)!.offset);
+  if (first >= start && (end === null || last < end)) return messages;
+  return messages.filter((m) => {
+    const off = BigInt(m.offset);
+    return off >= start && (end === null || off < end);
+  });
+}
+
+/**
+ * Reads a (compacted) topic from the beginning up to its end as of the call, keeping the last
+ * value per key; a null value (tombstone) removes the key. Only `partitions` are kept when
+ * given.
+ */
+export async function readToEnd(kafka: Kafka, topic: string, partitions?: ReadonlySet<number>): Promise<Map<string, { partition: number; value: Buffer }>> {
+  const out = new Map<string, { partition: number; value: Buffer }>();
+  const reader = await readTopic(kafka, topic, { partitions, group: 'wardstream-restore' }, (partition, records) => {
+    for (const m of records) {
+      const key = m.key?.toString();
+      if (!key) continue;
+      if (m.value === null) out.delete(key);
+      else out.set(key, { partition, value: m.value });
+    }
+  });
+  await reader.caughtUp;
+  return out;
+}
+
 /**
  * Reads the records of `topic` whose position lies between the offsets-for-times of `fromTs`
  * and `toTs` (end of the topic as of the call when omitted), per partition, in offset order,
  * and hands them to `onBatch`. Record timestamps are event times here (readings: device time;
  * alerts: event time), so the range is the event-time range up to per-partition disorder:
- * callers widen it by their allowed lateness and filter on the decoded times. A throwaway
- * group, deleted afterwards; nothing is committed.
+ * callers widen it by their allowed lateness and filter on the decoded times.
  */
 export async function readRange(
   kafka: Kafka, topic: string, o: { fromTs: number; toTs?: number; partitions?: ReadonlySet<number> },
   onBatch: (partition: number, messages: readonly { offset: string; value: Buffer | null }[]) => void | Promise<void>,
 ): Promise<{ records: number }> {
-  const admin = kafka.admin();
-  await admin.connect();
-  let starts: { partition: number; offset: string }[];
-  let ends: { partition: number; offset: string }[];
-  try {
-    starts = await whenReady(() => admin.fetchTopicOffsetsByTimestamp(topic, o.fromTs));
-    ends = o.toTs === undefined
-      ? (await whenReady(() => admin.fetchTopicOffsets(topic))).map((x) => ({ partition: x.partition, offset: x.high }))
-      : await whenReady(() => admin.fetchTopicOffsetsByTimestamp(topic, o.toTs!));
-  } finally { await admin.disconnect(); }
-  const range = new Map<number, { start: bigint; end: bigint }>();
-  for (const s of starts) {
-    if (o.partitions && !o.partitions.has(s.partition)) continue;
-    const end = BigInt(ends.find((e) => e.partition === s.partition)!.offset);
-    if (end > BigInt(s.offset)) range.set(s.partition, { start: BigInt(s.offset), end });
-  }
-  let records = 0;
-  if (range.size === 0) return { records };
-  const groupId = `wardstream-range-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytes: 50 << 20, maxBytesPerPartition: 16 << 20 });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const pending = new Set(range.keys());
-    await new Promise<void>((resolve, reject) => {
-      consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          const r = range.get(batch.partition);
-          if (!r || !pending.has(batch.partition)) return;
-          const msgs = batch.messages.filter((m) => { const off = BigInt(m.offset); return off >= r.start && off < r.end; });
-          records += msgs.length;
-          if (msgs.length) await onBatch(batch.partition, msgs);
-          const last = batch.messages.at(-1);
-          if (last && BigInt(last.offset) + 1n >= r.end) { pending.delete(batch.partition); consumer.pause([{ topic, partitions: [batch.partition] }]); }
-          if (pending.size === 0) resolve();
-        },
-      }).catch(reject);
-      for (const [partition, r] of range) consumer.seek({ topic, partition, offset: r.start.toString() });
-    });
-  } finally {
-    await consumer.disconnect();
-    const a = kafka.admin();
-    await a.connect().then(() => a.deleteGroups([groupId])).catch(() => {}).finally(() => a.disconnect());
-  }
-  return { records };
+  const reader = await readTopic(kafka, topic, {
+    partitions: o.partitions, fromTs: o.fromTs, until: o.toTs === undefined ? 'end' : { ts: o.toTs }, group: 'wardstream-range', maxBytesPerPartition: 16 << 20,
+  }, onBatch);
+  await reader.caughtUp;
+  return { records: reader.records() };
 }

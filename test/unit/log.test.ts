@@ -19,4 +19,19 @@ describe('structured logs', () => {
     const j = JSON.parse(lines[0]!) as Record<string, unknown>;
     expect(j).toMatchObject({ level: 'warn', component: 'bridge', part: 'ingest', msg: 'dead-lettered device message', correlationId: 'c-9', access_token: '[redacted]' });
   });
+
+  it('masks credentials in URLs, in fields and messages, and logs errors without their stack', () => {
+    const lines: string[] = [];
+    const log = createLogger('sink', 'info', {}, (l) => { lines.push(l); });
+    log.info('connected to postgres://wardstream:s3cret@127.0.0.1:5432/wardstream', {
+      url: 'mqtts://dev:pa55@broker:8883', err: new Error('auth failed for postgres://u:pw@h/db'),
+    });
+    log.debug('hidden at info');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toMatch(/s3cret|pa55|:pw@|stack/);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 'info', component: 'sink', msg: 'connected to postgres://wardstream:***@127.0.0.1:5432/wardstream',
+      url: 'mqtts://dev:***@broker:8883', err: { name: 'Error', message: 'auth failed for postgres://u:***@h/db' },
+    });
+  });
 });

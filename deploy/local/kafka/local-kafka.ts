@@ -21,6 +21,7 @@ import net from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WardstreamError } from '../../../common/errors.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const KAFKA_VERSION = '4.1.1';
@@ -50,18 +51,26 @@ export function cacheDir(): string {
   return process.env.WARDSTREAM_CACHE ?? path.join(homedir(), '.cache', 'wardstream');
 }
 
+const libsDir = (dir: string) => path.join(dir, `kafka-${KAFKA_VERSION}`, 'libs');
+
+/** Whether the broker jars are in the cache already (then Maven is not needed). */
+export function kafkaJarsCached(dir = cacheDir()): boolean {
+  const libs = libsDir(dir);
+  return existsSync(libs) && readdirSync(libs).some((f) => f.startsWith(`kafka_2.13-${KAFKA_VERSION}`));
+}
+
 /** Resolves the broker jars with Maven once; later calls reuse the cache. */
 export function ensureKafkaJars(dir = cacheDir(), log: (l: string) => void = () => {}): string {
-  const libs = path.join(dir, `kafka-${KAFKA_VERSION}`, 'libs');
-  if (existsSync(libs) && readdirSync(libs).some((f) => f.startsWith(`kafka_2.13-${KAFKA_VERSION}`))) return libs;
+  const libs = libsDir(dir);
+  if (kafkaJarsCached(dir)) return libs;
   log(`resolving Apache Kafka ${KAFKA_VERSION} from Maven Central into ${libs} (first run only)…`);
   const mvn = spawnSync(
     'mvn',
     ['-q', '-B', '-f', path.join(here, 'pom.xml'), 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${libs}`],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
-  if (mvn.error) throw new Error(`could not run mvn (is Maven installed?): ${mvn.error.message}`);
-  if (mvn.status !== 0) throw new Error(`mvn failed to resolve Kafka jars (exit ${mvn.status})`);
+  if (mvn.error) throw new WardstreamError('LOCAL_ERR_KAFKA', `could not run mvn (is Maven installed?): ${mvn.error.message}`);
+  if (mvn.status !== 0) throw new WardstreamError('LOCAL_ERR_KAFKA', `mvn failed to resolve Kafka jars (exit ${mvn.status})`);
   return libs;
 }
 
@@ -116,7 +125,7 @@ function serverProperties(o: { host: string; port: number; controllerPort: numbe
 async function waitForPort(host: string, port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`Kafka exited early with code ${child.exitCode}`);
+    if (child.exitCode !== null) throw new WardstreamError('LOCAL_ERR_KAFKA', `Kafka exited early with code ${child.exitCode}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, host);
       s.once('connect', () => { s.destroy(); resolve(true); });
@@ -125,7 +134,7 @@ async function waitForPort(host: string, port: number, child: ChildProcess, time
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`Kafka did not open ${host}:${port} within ${timeoutMs} ms`);
+  throw new WardstreamError('LOCAL_ERR_KAFKA', `Kafka did not open ${host}:${port} within ${timeoutMs} ms`);
 }
 
 async function waitForMetadata(brokers: string, child: ChildProcess, timeoutMs: number): Promise<void> {
@@ -133,7 +142,7 @@ async function waitForMetadata(brokers: string, child: ChildProcess, timeoutMs: 
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`Kafka exited early with code ${child.exitCode}`);
+    if (child.exitCode !== null) throw new WardstreamError('LOCAL_ERR_KAFKA', `Kafka exited early with code ${child.exitCode}`);
     const admin = new Kafka({ clientId: 'wardstream-local-kafka', brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
     try {
       await admin.connect();
@@ -146,7 +155,7 @@ async function waitForMetadata(brokers: string, child: ChildProcess, timeoutMs: 
       await new Promise((r) => setTimeout(r, 250));
     }
   }
-  throw new Error(`Kafka at ${brokers} not ready within ${timeoutMs} ms: ${String(last)}`);
+  throw new WardstreamError('LOCAL_ERR_KAFKA', `Kafka at ${brokers} not ready within ${timeoutMs} ms: ${String(last)}`);
 }
 
 const running = new Set<ChildProcess>();
@@ -178,8 +187,8 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
 
   if (!existsSync(path.join(logDir, 'meta.properties'))) {
     const fmt = spawnSync(java, ['-cp', cp, log4j, 'kafka.tools.StorageTool', 'format', `--cluster-id=${kraftClusterId()}`, '-c', props], { encoding: 'utf8' });
-    if (fmt.error) throw new Error(`could not run java (Java 17+ required): ${fmt.error.message}`);
-    if (fmt.status !== 0) throw new Error(`kafka storage format failed: ${fmt.stderr || fmt.stdout}`);
+    if (fmt.error) throw new WardstreamError('LOCAL_ERR_KAFKA', `could not run java (Java 17+ required): ${fmt.error.message}`);
+    if (fmt.status !== 0) throw new WardstreamError('LOCAL_ERR_KAFKA', `kafka storage format failed: ${fmt.stderr || fmt.stdout}`);
   }
 
   const logFile = path.join(dataDir, 'kafka.log');
@@ -214,7 +223,7 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
     await waitForMetadata(brokers, child, 60_000);
   } catch (e) {
     await stop();
-    throw new Error(`${(e as Error).message} (see ${logFile})`);
+    throw new WardstreamError('LOCAL_ERR_KAFKA', `${e instanceof WardstreamError ? e.detail : (e as Error).message} (see ${logFile})`, { cause: e });
   }
   log(`Kafka ${KAFKA_VERSION} (KRaft) ready on ${brokers}`);
   return { brokers, dataDir, logFile, pid: child.pid!, stop };
