@@ -16,6 +16,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type uWS from 'uWebSockets.js';
 import type { Logger } from '../common/log.ts';
+import { healthResponse, metricsResponse, type ProbeResponse } from '../common/metrics-server.ts';
 import type { prom } from '../common/metrics.ts';
 
 export interface StaticFiles {
@@ -46,18 +47,13 @@ const notFound = (res: uWS.HttpResponse) => {
 
 export function registerRoutes(app: uWS.TemplatedApp, o: { registry: prom.Registry; joined: () => boolean; healthy: () => boolean; files: StaticFiles }): void {
   const { registry, files } = o;
-  app.get('/healthz', (res) => {
-    const ok = o.healthy();
-    res.writeStatus(ok ? '200 OK' : '503 Service Unavailable').writeHeader('content-type', 'application/json')
-      .end(JSON.stringify({ ok, gatewayConsumer: o.joined() }));
-  });
+  // The same response builders as every other component's METRICS_PORT server.
+  const answer = (res: uWS.HttpResponse, r: ProbeResponse) => res.writeStatus(r.statusLine).writeHeader('content-type', r.contentType).end(r.body);
+  app.get('/healthz', (res) => { answer(res, healthResponse(o.healthy(), { gatewayConsumer: o.joined() })); });
   app.get('/metrics', (res) => {
     let aborted = false;
     res.onAborted(() => { aborted = true; });
-    registry.metrics().then((text) => {
-      if (aborted) return;
-      res.cork(() => res.writeHeader('content-type', registry.contentType).end(text));
-    }, () => { if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end()); });
+    void metricsResponse(registry).then((r) => { if (!aborted) res.cork(() => answer(res, r)); });
   });
   app.get('/', (res) => { res.writeHeader('content-type', 'text/html; charset=utf-8').end(files.page); });
   app.get('/client.js', (res) => {
