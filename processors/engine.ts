@@ -5,4 +5,4 @@
  */
 export { alertIdOf } from './engine/alert-id.ts';
 export { applyAction, STAGES, step, tickPatient, type StepResult, type StepVerdict, type TickResult } from './engine/engine.ts';
-export { initialState, MAX_DEVICES, type Bucket, type DeviceSeq, type Obs, type PatientState } from './engine/patient-state.ts';
+export { initialState, MAX_DEVICES, statusOf, type Bucket, type DeviceSeq, type Obs, type PatientState } from './engine/patient-state.ts';

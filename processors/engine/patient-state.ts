@@ -7,7 +7,7 @@
  * hidden class (spreads of states decoded from the changelog did not), which made the copy the
  * engine's hottest line.
  */
-import type { Acvpu, VitalName, VitalsReading } from '../../schemas/records.ts';
+import type { Acvpu, PatientStatus, VitalName, VitalsReading } from '../../schemas/records.ts';
 import type { SeqMemory } from '../dedup.ts';
 import type * as life from '../lifecycle.ts';
 import type { News2Level } from '../news2.ts';
@@ -89,4 +89,16 @@ export function copyObs(o: Readonly<VitalObs>): VitalObs {
   if (o.diastolicBp) c.diastolicBp = o.diastolicBp;
   if (o.temperature) c.temperature = o.temperature;
   return c;
+}
+
+/** The patient's status for dashboards (topic patient-status), written beside the state at every commit. */
+export function statusOf(s: PatientState): PatientStatus {
+  const vitals: Record<string, { value: number; ts: number }> = {};
+  for (const [k, o] of Object.entries(s.obs)) if (o) vitals[k] = { value: o.v, ts: o.ts };
+  return {
+    patientId: s.patientId, wardId: s.wardId, bed: s.bed, updatedTs: s.lastTs, vitals,
+    consciousness: s.consciousness?.v ?? null, onOxygen: s.onOxygen?.v ?? null,
+    news2Total: s.news2Last?.total ?? null, news2Level: s.news2Last?.level ?? null, news2SubScores: s.news2Last?.sub ?? null,
+    activeAlerts: Object.values(s.alerts).map((a) => ({ alertId: a.alertId, rule: a.rule, priority: a.priority, state: a.state, acked: a.acked, onsetTs: a.onsetTs })),
+  };
 }
