@@ -103,7 +103,7 @@ export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
     const got = await readToEnd(o.kafka, topics.processorState, new Set(fresh));
     for (const p of fresh) parts.set(p, new PartitionStore(Date.now(), latenessOf));
     for (const [pid, { partition, value }] of got) {
-      try { parts.get(partition)?.patients.set(pid, decodeState(value)); } catch (e) { log.error('undecodable processor state skipped', { err: e as Error, partition }); }
+      try { parts.get(partition)?.patients.set(pid, decodeState(value, codec)); } catch (e) { log.error('undecodable processor state skipped', { err: e as Error, partition }); }
     }
     metrics?.restoreSeconds.observe((performance.now() - t0) / 1000);
     log.info('processor state restored', { partitions: fresh, patients: got.size, ms: Math.round(performance.now() - t0) });
@@ -181,7 +181,7 @@ export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
       const states: Message[] = [];
       const statuses: Message[] = [];
       for (const s of changed) {
-        states.push({ key: s.patientId, value: encodeState(s), partition: p });
+        states.push({ key: s.patientId, value: encodeState(s, codec), partition: p });
         statuses.push({ key: s.patientId, value: codec.encode('status', statusOf(s)), partition: p });
       }
       await sendChunked(producer, [{ topic: topics.processorState, messages: states }, { topic: topics.patientStatus, messages: statuses }]);
