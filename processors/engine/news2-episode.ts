@@ -47,15 +47,16 @@ const alerting = (l: News2Level) => NEWS2_PRIORITY[l] !== undefined;
 const rank = (l: News2Level): number => PRIORITY_RANK[NEWS2_PRIORITY[l]!];
 
 type StateOf<K extends News2Kind> = News2States[K];
-type Next<K extends News2Kind> = (typeof NEWS2_TRANSITIONS)[K][number];
-/** A step's result with a next state of kind N; a step from K returns News2StepOut<Next<K>>, so N must be listed for K. */
+/** The kinds NEWS2_TRANSITIONS allows after K. */
+export type News2Next<K extends News2Kind> = (typeof NEWS2_TRANSITIONS)[K][number];
+/** A step's result with a next state of kind N; a step from K returns News2StepOut<News2Next<K>>, so N must be listed for K. */
 export interface News2StepOut<N extends News2Kind> {
   readonly next: StateOf<N>;
   readonly signal: News2Signal | null;
   /** With `start`: the episode's onset (event time). */
   readonly onset: number;
 }
-type Step<K extends News2Kind> = (s: StateOf<K>, score: News2Score, ts: number, cfg: News2Config, patientId: string) => News2StepOut<Next<K>>;
+type Step<K extends News2Kind> = (s: StateOf<K>, score: News2Score, ts: number, cfg: News2Config, patientId: string) => News2StepOut<News2Next<K>>;
 
 export const NEWS2_NORMAL: StateOf<'normal'> = { kind: 'normal' };
 
