@@ -17,7 +17,7 @@
  * functions ask `nextState` and apply its answer; a signal the table has no transition for is
  * ignored (a `worse` for a latched alert, anything for a closed one).
  */
-import type { AlertEvent, AlertPhase, AlertPriority, AlertState } from '../schemas/records.ts';
+import type { AlertEvent, AlertPhase, AlertPriority, AlertState, ProcessorState } from '../schemas/records.ts';
 import type { LifecycleConfig } from './rulebook.ts';
 
 export type LifeEvent = 'worse' | 'reprioritize' | 'clear' | 'ack' | 'silence' | 'escalate';
@@ -59,25 +59,8 @@ export function nextState<E extends LifeEvent>(a: OpenAlert, event: E, cfg: Life
 
 export const PRIORITY_RANK: Readonly<Record<AlertPriority, number>> = { high: 3, medium: 2, low: 1 };
 
-export interface OpenAlert {
-  readonly alertId: string;
-  readonly rule: string;
-  readonly label: string;
-  readonly priority: AlertPriority;
-  readonly state: OpenState;
-  readonly acked: boolean;
-  readonly silencedUntil: number | null;
-  readonly onsetTs: number;
-  readonly parameter: string | null;
-  readonly threshold: number | null;
-  readonly worst: number | null;
-  readonly lastUpdateTs: number;
-  readonly escalationLevel: number;
-  readonly lastEscalationTs: number;
-  readonly groupedWith: string | null;
-  /** Events emitted for this alert so far; part of every event id. */
-  readonly n: number;
-}
+/** An open alert as the patient state keeps it (and the changelog stores it: schemas/processor-state.avsc). */
+export type OpenAlert = ProcessorState['alerts'][string];
 
 export interface Ctx {
   readonly patientId: string;

@@ -5,7 +5,8 @@
  *
  *   npx tsx schemas/generate-types.ts     rewrites schemas/records.generated.ts
  *
- * Mapping: record → interface of readonly fields (nested records inline), enum → union of its
+ * Mapping: record → interface of readonly fields (nested records inline, or an interface of
+ * their own when the schema refers to them by name again), enum → union of its
  * symbols, ["null", X] → X | null, array → readonly X[], map → Readonly<Record<string, X>>,
  * long/int/float/double → number (timestamps are epoch ms), bytes → Buffer, `doc` → a comment.
  */
@@ -38,8 +39,11 @@ function comment(doc: string | undefined, indent: string): string {
 class Generator {
   /** Named types seen so far in the current file, by full and short name (Avro references either). */
   private named = new Map<string, Schema>();
+  /** Interfaces of the records referred to by name, emitted before the file's record. */
+  readonly interfaces: string[] = [];
 
-  constructor(private readonly file: string) {}
+  /** `referenced`: the names the schema uses as a type (their records get an interface of their own). */
+  constructor(private readonly file: string, private readonly referenced: ReadonlySet<string>) {}
 
   private fail(detail: string): never {
     throw new WardstreamError('SCHEMA_ERR_INVALID', `${this.file}: ${detail}`);
@@ -57,7 +61,7 @@ class Generator {
       if (PRIMITIVES[s]) return PRIMITIVES[s]!;
       const ref = this.named.get(s);
       if (!ref) this.fail(`unknown type ${s}`);
-      return this.type(ref, indent, namespace);
+      return typeof ref === 'object' && 'type' in ref && ref.type === 'record' ? s.split('.').at(-1)! : this.type(ref, indent, namespace);
     }
     if (Array.isArray(s)) return (s as readonly Schema[]).map((b) => this.type(b, indent, namespace)).sort((a, b) => Number(a === 'null') - Number(b === 'null')).join(' | ');
     const o = s as Exclude<Schema, string | readonly Schema[]>;
@@ -65,8 +69,13 @@ class Generator {
       case 'record': {
         this.remember(o, namespace, o);
         const ns = o.namespace ?? namespace;
-        const fields = (o.fields as readonly Field[]).map((f) => `${comment(f.doc, `${indent}  `)}${indent}  readonly ${f.name}: ${this.type(f.type, `${indent}  `, ns)};`);
-        return `{\n${fields.join('\n')}\n${indent}}`;
+        const own = o.name !== undefined && indent !== '' && (this.referenced.has(o.name) || (ns !== undefined && this.referenced.has(`${ns}.${o.name}`)));
+        const at = own ? '' : indent;
+        const fields = (o.fields as readonly Field[]).map((f) => `${comment(f.doc, `${at}  `)}${at}  readonly ${f.name}: ${this.type(f.type, `${at}  `, ns)};`);
+        const body = `{\n${fields.join('\n')}\n${at}}`;
+        if (!own) return body;
+        this.interfaces.push(`${comment(o.doc, '')}export interface ${o.name} ${body}\n`);
+        return o.name!;
       }
       case 'enum':
         this.remember(o, namespace, o);
@@ -84,6 +93,20 @@ class Generator {
   }
 }
 
+/** Names a schema uses as a type (a string that is not a primitive). */
+function referencedNames(s: Schema, out = new Set<string>()): Set<string> {
+  if (typeof s === 'string') { if (!PRIMITIVES[s]) out.add(s); }
+  else if (Array.isArray(s)) for (const b of s as readonly Schema[]) referencedNames(b, out);
+  else {
+    const o = s as Exclude<Schema, string | readonly Schema[]>;
+    if (o.type === 'record') for (const f of o.fields as readonly Field[]) referencedNames(f.type, out);
+    else if (o.type === 'array') referencedNames(o.items as Schema, out);
+    else if (o.type === 'map') referencedNames(o.values as Schema, out);
+    else if (typeof o.type !== 'string') referencedNames(o.type, out);
+  }
+  return out;
+}
+
 /** The generated module, from the current schema of every record in registry.json. */
 export function generateTypes(): string {
   const registry = JSON.parse(readFileSync(path.join(here, 'registry.json'), 'utf8')) as { schemas: { file: string; current: boolean }[] };
@@ -94,7 +117,9 @@ export function generateTypes(): string {
   ];
   for (const e of registry.schemas.filter((x) => x.current)) {
     const schema = JSON.parse(readFileSync(path.join(here, e.file), 'utf8')) as { name: string; doc?: string };
-    const body = new Generator(e.file).type(schema as Schema, '');
+    const gen = new Generator(e.file, referencedNames(schema as Schema));
+    const body = gen.type(schema as Schema, '');
+    out.push(...gen.interfaces);
     out.push(`${comment(`${schema.doc ?? schema.name} (${e.file})`, '')}export interface ${schema.name} ${body}`, '');
   }
   return out.join('\n');

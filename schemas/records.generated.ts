@@ -131,6 +131,20 @@ export interface PatientStatus {
   }[];
 }
 
+export interface Obs {
+  readonly v: number;
+  readonly ts: number;
+}
+
+export interface VitalObservations {
+  readonly heartRate: Obs | null;
+  readonly spo2: Obs | null;
+  readonly respRate: Obs | null;
+  readonly systolicBp: Obs | null;
+  readonly diastolicBp: Obs | null;
+  readonly temperature: Obs | null;
+}
+
 /**
  * Everything the processors' engine keeps about one patient (PatientState, processors/engine/patient-state.ts). Topic: processor-state (compacted changelog,
  * internal). Key: patientId. Partition: by wardId. Version 1; version 0 was JSON (still read). Field order follows the engine's objects, so a state encodes as
@@ -173,59 +187,9 @@ export interface ProcessorState {
     readonly max: number;
   }[]>>;
   /** latest accepted value per vital */
-  readonly obs: {
-    readonly heartRate: {
-      readonly v: number;
-      readonly ts: number;
-    } | null;
-    readonly spo2: {
-      readonly v: number;
-      readonly ts: number;
-    } | null;
-    readonly respRate: {
-      readonly v: number;
-      readonly ts: number;
-    } | null;
-    readonly systolicBp: {
-      readonly v: number;
-      readonly ts: number;
-    } | null;
-    readonly diastolicBp: {
-      readonly v: number;
-      readonly ts: number;
-    } | null;
-    readonly temperature: {
-      readonly v: number;
-      readonly ts: number;
-    } | null;
-  };
+  readonly obs: VitalObservations;
   /** latest raw value per vital, artifacts included */
-  readonly raw: {
-    readonly heartRate: {
-      readonly v: number;
-      readonly ts: number;
-    } | null;
-    readonly spo2: {
-      readonly v: number;
-      readonly ts: number;
-    } | null;
-    readonly respRate: {
-      readonly v: number;
-      readonly ts: number;
-    } | null;
-    readonly systolicBp: {
-      readonly v: number;
-      readonly ts: number;
-    } | null;
-    readonly diastolicBp: {
-      readonly v: number;
-      readonly ts: number;
-    } | null;
-    readonly temperature: {
-      readonly v: number;
-      readonly ts: number;
-    } | null;
-  };
+  readonly raw: VitalObservations;
   readonly consciousness: {
     readonly v: 'A' | 'C' | 'V' | 'P' | 'U';
     readonly ts: number;

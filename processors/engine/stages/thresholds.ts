@@ -7,20 +7,13 @@ import type { RuleSet, ThresholdRule } from '../../rulebook.ts';
 import { runCondition, type ConditionMeta } from '../condition-alerts.ts';
 import type { StepContext } from '../context.ts';
 import { NORMAL } from '../episode.ts';
+import { memoByObject } from '../memo.ts';
 
-const metaByRule = new WeakMap<ThresholdRule, ConditionMeta>();
-function metaOf(r: ThresholdRule): ConditionMeta {
-  let m = metaByRule.get(r);
-  if (!m) metaByRule.set(r, (m = { kind: 'threshold', rule: r.id, label: r.label, priority: r.priority, parameter: r.parameter, threshold: r.threshold, op: r.op, windowMs: 0 }));
-  return m;
-}
+const metaOf = memoByObject((r: ThresholdRule): ConditionMeta => ({
+  kind: 'threshold', rule: r.id, label: r.label, priority: r.priority, parameter: r.parameter, threshold: r.threshold, op: r.op, windowMs: 0,
+}));
 /** The metadata of every threshold rule of a rule set, looked up once per reading rather than once per rule. */
-const metasByRuleSet = new WeakMap<RuleSet, readonly ConditionMeta[]>();
-function metasOf(rules: RuleSet): readonly ConditionMeta[] {
-  let m = metasByRuleSet.get(rules);
-  if (!m) metasByRuleSet.set(rules, (m = rules.thresholds.map(metaOf)));
-  return m;
-}
+const metasOf = memoByObject((rules: RuleSet): readonly ConditionMeta[] => rules.thresholds.map(metaOf));
 
 export function thresholds(c: StepContext): void {
   const rules = c.rules.thresholds;

@@ -9,32 +9,22 @@ import type { RuleSet, TrendRule } from '../../rulebook.ts';
 import { runCondition, type ConditionMeta } from '../condition-alerts.ts';
 import type { StepContext } from '../context.ts';
 import { NORMAL, type Condition } from '../episode.ts';
+import { memoByObject } from '../memo.ts';
 import type { Bucket } from '../patient-state.ts';
 
 const TREND_CLEAR_MS = 60_000;
 
 interface TrendMeta { readonly meta: ConditionMeta; readonly cond: Condition; readonly key: string; readonly width: number }
-const metaByRule = new WeakMap<TrendRule, TrendMeta>();
-function metaOf(r: TrendRule): TrendMeta {
-  let m = metaByRule.get(r);
-  if (!m) {
-    const op = r.change < 0 ? 'below' : 'above';
-    m = {
-      meta: { kind: 'trend', rule: r.id, label: r.label, priority: r.priority, parameter: r.parameter, threshold: r.change, op, windowMs: r.windowMs },
-      cond: { id: r.id, op, threshold: r.change, hysteresis: Math.abs(r.change) / 2, sustainMs: r.sustainMs, clearMs: TREND_CLEAR_MS, inclusive: true },
-      key: `trend:${r.id}`,
-      width: Math.max(1000, Math.floor(r.windowMs / 10)),
-    };
-    metaByRule.set(r, m);
-  }
-  return m;
-}
-const metasByRuleSet = new WeakMap<RuleSet, readonly TrendMeta[]>();
-function metasOf(rules: RuleSet): readonly TrendMeta[] {
-  let m = metasByRuleSet.get(rules);
-  if (!m) metasByRuleSet.set(rules, (m = rules.trends.map(metaOf)));
-  return m;
-}
+const metaOf = memoByObject((r: TrendRule): TrendMeta => {
+  const op = r.change < 0 ? 'below' : 'above';
+  return {
+    meta: { kind: 'trend', rule: r.id, label: r.label, priority: r.priority, parameter: r.parameter, threshold: r.change, op, windowMs: r.windowMs },
+    cond: { id: r.id, op, threshold: r.change, hysteresis: Math.abs(r.change) / 2, sustainMs: r.sustainMs, clearMs: TREND_CLEAR_MS, inclusive: true },
+    key: `trend:${r.id}`,
+    width: Math.max(1000, Math.floor(r.windowMs / 10)),
+  };
+});
+const metasOf = memoByObject((rules: RuleSet): readonly TrendMeta[] => rules.trends.map(metaOf));
 
 export function trends(c: StepContext): void {
   const rules = c.rules.trends;
