@@ -28,7 +28,9 @@ const JSON_VERSIONS: readonly unknown[] = [1, 2];
 /** What avsc writes from: a field that may be null may be absent too (its default, null, is written). */
 type Writable<T> = T extends Buffer ? T
   : T extends readonly (infer I)[] ? readonly Writable<I>[]
-  : T extends object ? { readonly [K in keyof T as null extends T[K] ? never : K]: Writable<T[K]> } & { readonly [K in keyof T as null extends T[K] ? K : never]?: Writable<T[K]> }
+  : T extends object
+    ? { readonly [K in keyof T as null extends T[K] ? never : K]: Writable<T[K]> }
+      & { readonly [K in keyof T as null extends T[K] ? K : never]?: Writable<T[K]> }
   : T;
 
 let shared: Codec | undefined;
@@ -59,14 +61,18 @@ function decodeJson(b: Buffer): PatientState {
     throw new WardstreamError('PROCESSOR_ERR_STATE_INVALID', `JSON state: ${(e as Error).message}`, { cause: e });
   }
   if (typeof j !== 'object' || j === null) throw new WardstreamError('PROCESSOR_ERR_STATE_INVALID', 'JSON state is not an object');
-  if (!JSON_VERSIONS.includes(j.v)) throw new WardstreamError('PROCESSOR_ERR_STATE_VERSION', `JSON state version ${JSON.stringify(j.v)} (known: ${JSON_VERSIONS.join(', ')})`);
+  if (!JSON_VERSIONS.includes(j.v)) {
+    throw new WardstreamError('PROCESSOR_ERR_STATE_VERSION', `JSON state version ${JSON.stringify(j.v)} (known: ${JSON_VERSIONS.join(', ')})`);
+  }
   const where = `state of ${String(j.patientId)} (v0, JSON v${String(j.v)})`;
   // Devices were an object in least-recently-heard-from-first order (JSON keeps the insertion order of non-integer keys).
   const devices: unknown[] = [];
   const stored = (j.devices ?? {}) as Record<string, { maxSeq: number; maxTs: number; bits: string }>;
   if (typeof stored !== 'object' || Array.isArray(stored)) throw new WardstreamError('PROCESSOR_ERR_STATE_INVALID', `${where}: devices is not an object`);
   for (const [deviceId, m] of Object.entries(stored)) {
-    if (typeof m?.bits !== 'string' || !Number.isSafeInteger(m.maxSeq) || !Number.isSafeInteger(m.maxTs)) throw new WardstreamError('PROCESSOR_ERR_STATE_INVALID', `${where}: devices.${deviceId} is not a sequence memory`);
+    if (typeof m?.bits !== 'string' || !Number.isSafeInteger(m.maxSeq) || !Number.isSafeInteger(m.maxTs)) {
+      throw new WardstreamError('PROCESSOR_ERR_STATE_INVALID', `${where}: devices.${deviceId} is not a sequence memory`);
+    }
     devices.push({ deviceId, memory: deserializeMemory(m) });
   }
   const { v: _v, ...rest } = j;

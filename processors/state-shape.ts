@@ -44,9 +44,13 @@ class Reader {
   num(v: unknown, p: string): number { return typeof v === 'number' && Number.isFinite(v) ? v : fail(this.where, p, 'is not a finite number'); }
   optNum(v: unknown, p: string): number | null { return v == null ? null : this.num(v, p); }
   /** A whole number of at least `min` (times are epoch ms). */
-  int(v: unknown, p: string, min = 0): number { return Number.isSafeInteger(v) && (v as number) >= min ? (v as number) : fail(this.where, p, `is not a whole number >= ${min}`); }
+  int(v: unknown, p: string, min = 0): number {
+    return Number.isSafeInteger(v) && (v as number) >= min ? (v as number) : fail(this.where, p, `is not a whole number >= ${min}`);
+  }
   optInt(v: unknown, p: string): number | null { return v == null ? null : this.int(v, p); }
-  oneOf<T extends string>(v: unknown, symbols: readonly T[], p: string): T { return symbols.includes(v as T) ? (v as T) : fail(this.where, p, `is not one of ${symbols.join(', ')}`); }
+  oneOf<T extends string>(v: unknown, symbols: readonly T[], p: string): T {
+    return symbols.includes(v as T) ? (v as T) : fail(this.where, p, `is not one of ${symbols.join(', ')}`);
+  }
   map<T>(v: unknown, p: string, item: (x: unknown, p: string, key: string) => T): Record<string, T> {
     const o = this.obj(v, p);
     const out: Record<string, T> = {};
@@ -63,7 +67,9 @@ function memory(r: Reader, v: unknown, p: string): SeqMemory {
   if (m.bits != null) {
     const b = r.arr(m.bits, `${p}.bits`);
     if (b.length !== WORDS) fail(r.where, `${p}.bits`, `has ${b.length} words, not ${WORDS}`);
-    bits = b.map((w, i) => (Number.isInteger(w) && (w as number) >= 0 && (w as number) <= 0xffff ? (w as number) : fail(r.where, `${p}.bits.${i}`, 'is not a 16-bit word')));
+    const word = (w: unknown, i: number) => (Number.isInteger(w) && (w as number) >= 0 && (w as number) <= 0xffff
+      ? (w as number) : fail(r.where, `${p}.bits.${i}`, 'is not a 16-bit word'));
+    bits = b.map(word);
   }
   return { maxSeq, maxTs, bits, minSeq: r.int(m.minSeq, `${p}.minSeq`) };
 }
@@ -75,7 +81,10 @@ function episode(r: Reader, v: unknown, p: string): EpisodeState {
     case 'normal': return { kind };
     case 'pending': return { kind, since: r.int(e.since, `${p}.since`), worst: r.num(e.worst, `${p}.worst`) };
     case 'active': return { kind, alertId: r.str(e.alertId, `${p}.alertId`), onset: r.int(e.onset, `${p}.onset`), worst: r.num(e.worst, `${p}.worst`) };
-    case 'clearing': return { kind, alertId: r.str(e.alertId, `${p}.alertId`), onset: r.int(e.onset, `${p}.onset`), worst: r.num(e.worst, `${p}.worst`), since: r.int(e.since, `${p}.since`) };
+    case 'clearing': {
+      const alertId = r.str(e.alertId, `${p}.alertId`);
+      return { kind, alertId, onset: r.int(e.onset, `${p}.onset`), worst: r.num(e.worst, `${p}.worst`), since: r.int(e.since, `${p}.since`) };
+    }
   }
 }
 
@@ -89,7 +98,10 @@ function news2Episode(r: Reader, v: unknown, p: string): News2Episode {
       const alertId = r.str(e.alertId, `${p}.alertId`), level = r.oneOf(e.level, LEVELS, `${p}.level`), total = r.int(e.total, `${p}.total`);
       return e.lowerSince == null ? { kind, alertId, level, total } : { kind, alertId, level, total, lowerSince: r.int(e.lowerSince, `${p}.lowerSince`) };
     }
-    case 'clearing': return { kind, alertId: r.str(e.alertId, `${p}.alertId`), level: r.oneOf(e.level, LEVELS, `${p}.level`), total: r.int(e.total, `${p}.total`), since: r.int(e.since, `${p}.since`) };
+    case 'clearing': {
+      const alertId = r.str(e.alertId, `${p}.alertId`), level = r.oneOf(e.level, LEVELS, `${p}.level`);
+      return { kind, alertId, level, total: r.int(e.total, `${p}.total`), since: r.int(e.since, `${p}.since`) };
+    }
   }
 }
 
@@ -123,7 +135,8 @@ function openAlert(r: Reader, v: unknown, p: string, key: string): OpenAlert {
     alertId, rule: r.str(a.rule, `${p}.rule`), label: r.str(a.label, `${p}.label`), priority: r.oneOf(a.priority, PRIORITIES, `${p}.priority`),
     state: r.oneOf(a.state, OPEN_STATES, `${p}.state`), acked: r.bool(a.acked, `${p}.acked`), silencedUntil: r.optInt(a.silencedUntil, `${p}.silencedUntil`),
     onsetTs: r.int(a.onsetTs, `${p}.onsetTs`), parameter: r.optStr(a.parameter, `${p}.parameter`), threshold: r.optNum(a.threshold, `${p}.threshold`),
-    worst: r.optNum(a.worst, `${p}.worst`), lastUpdateTs: r.int(a.lastUpdateTs, `${p}.lastUpdateTs`), escalationLevel: r.int(a.escalationLevel, `${p}.escalationLevel`),
+    worst: r.optNum(a.worst, `${p}.worst`), lastUpdateTs: r.int(a.lastUpdateTs, `${p}.lastUpdateTs`),
+    escalationLevel: r.int(a.escalationLevel, `${p}.escalationLevel`),
     lastEscalationTs: r.int(a.lastEscalationTs, `${p}.lastEscalationTs`), groupedWith: r.optStr(a.groupedWith, `${p}.groupedWith`), n: r.int(a.n, `${p}.n`),
   };
 }

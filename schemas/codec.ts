@@ -30,7 +30,8 @@ export const SCHEMA_NAMES = {
 } as const;
 export type SchemaKey = keyof typeof SCHEMA_NAMES;
 export interface RecordOf {
-  vitals: VitalsReading; deadLetter: DeadLetter; alert: AlertEvent; assignment: PatientAssignment; action: AlertAction; status: PatientStatus; processorState: ProcessorState;
+  vitals: VitalsReading; deadLetter: DeadLetter; alert: AlertEvent; assignment: PatientAssignment; action: AlertAction; status: PatientStatus;
+  processorState: ProcessorState;
 }
 
 /** A codec failure; `code` says which (SCHEMA_ERR_*). */

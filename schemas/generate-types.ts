@@ -18,10 +18,14 @@ import { WardstreamError } from '../common/errors.ts';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const GENERATED_FILE = path.join(here, 'records.generated.ts');
 
-type Schema = string | readonly Schema[] | { readonly type: Schema; readonly name?: string; readonly namespace?: string; readonly doc?: string; readonly [k: string]: unknown };
+type Schema = string | readonly Schema[] | {
+  readonly type: Schema; readonly name?: string; readonly namespace?: string; readonly doc?: string; readonly [k: string]: unknown;
+};
 interface Field { readonly name: string; readonly type: Schema; readonly doc?: string }
 
-const PRIMITIVES: Readonly<Record<string, string>> = { null: 'null', boolean: 'boolean', int: 'number', long: 'number', float: 'number', double: 'number', string: 'string', bytes: 'Buffer' };
+const PRIMITIVES: Readonly<Record<string, string>> = {
+  null: 'null', boolean: 'boolean', int: 'number', long: 'number', float: 'number', double: 'number', string: 'string', bytes: 'Buffer',
+};
 
 /** A doc comment, wrapped to stay within 160 characters a line. */
 function comment(doc: string | undefined, indent: string): string {
@@ -63,7 +67,9 @@ class Generator {
       if (!ref) this.fail(`unknown type ${s}`);
       return typeof ref === 'object' && 'type' in ref && ref.type === 'record' ? s.split('.').at(-1)! : this.type(ref, indent, namespace);
     }
-    if (Array.isArray(s)) return (s as readonly Schema[]).map((b) => this.type(b, indent, namespace)).sort((a, b) => Number(a === 'null') - Number(b === 'null')).join(' | ');
+    if (Array.isArray(s)) { // a union: null last, as the hand-written types had it
+      return (s as readonly Schema[]).map((b) => this.type(b, indent, namespace)).sort((a, b) => Number(a === 'null') - Number(b === 'null')).join(' | ');
+    }
     const o = s as Exclude<Schema, string | readonly Schema[]>;
     switch (o.type) {
       case 'record': {

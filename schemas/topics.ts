@@ -67,7 +67,9 @@ const cache = new Map<string, number>();
 
 /** The partition of a ward: Kafka's toPositive(murmur2(utf8(wardId))) % partitions. */
 export function partitionForWard(wardId: string, partitions: number): number {
-  if (!Number.isInteger(partitions) || partitions < 1) throw new WardstreamError('CONFIG_ERR_INVALID', `partition count must be a positive integer, got ${partitions}`);
+  if (!Number.isInteger(partitions) || partitions < 1) {
+    throw new WardstreamError('CONFIG_ERR_INVALID', `partition count must be a positive integer, got ${partitions}`);
+  }
   const k = `${partitions}\u0000${wardId}`;
   let p = cache.get(k);
   if (p === undefined) {

@@ -9,7 +9,10 @@ import { news2 as score, type News2Level, type News2Score } from '../../news2.ts
 import type { StepContext } from '../context.ts';
 import { NEWS2_PRIORITY, stepNews2 } from '../news2-episode.ts';
 
-const NEWS2_WORDS: Readonly<Record<News2Level, string>> = { none: 'routine', low: 'ward-based response', 'single-red': 'urgent ward-based response (a parameter scored 3)', urgent: 'urgent response', emergency: 'emergency response' };
+const NEWS2_WORDS: Readonly<Record<News2Level, string>> = {
+  none: 'routine', low: 'ward-based response', 'single-red': 'urgent ward-based response (a parameter scored 3)', urgent: 'urgent response',
+  emergency: 'emergency response',
+};
 /** The total at which each alerting level starts (a single 3 for single-red). */
 const LEVEL_THRESHOLD: Readonly<Partial<Record<News2Level, number>>> = { 'single-red': 3, urgent: 5, emergency: 7 };
 
@@ -41,13 +44,15 @@ export function news2(c: StepContext): void {
     case 'start':
       if (next.kind === 'active') {
         c.take(life.onset(c.alerts, c.ctx, {
-          alertId: next.alertId, rule: BUILTIN_RULES.news2, label: 'NEWS2', priority: NEWS2_PRIORITY[next.level]!, onsetTs: out.onset, parameter: BUILTIN_RULES.news2,
-          value: s.total, threshold: LEVEL_THRESHOLD[next.level]!, message: message(s), details: details(s),
+          alertId: next.alertId, rule: BUILTIN_RULES.news2, label: 'NEWS2', priority: NEWS2_PRIORITY[next.level]!, onsetTs: out.onset,
+          parameter: BUILTIN_RULES.news2, value: s.total, threshold: LEVEL_THRESHOLD[next.level]!, message: message(s), details: details(s),
         }, ts));
       }
       break;
     case 'end':
-      if (cur.kind === 'active' || cur.kind === 'clearing') c.take(life.clear(c.alerts, c.ctx, cur.alertId, null, ts, `NEWS2 back below alerting levels (${message(s)})`));
+      if (cur.kind === 'active' || cur.kind === 'clearing') {
+        c.take(life.clear(c.alerts, c.ctx, cur.alertId, null, ts, `NEWS2 back below alerting levels (${message(s)})`));
+      }
       break;
     case 'reprioritize':
       if (next.kind === 'active') c.take(life.reprioritize(c.alerts, c.ctx, next.alertId, NEWS2_PRIORITY[s.level]!, s.total, ts, message(s), details(s)));
