@@ -29,6 +29,8 @@ export class StepContext {
    * makes one copy instead of one per stage.
    */
   readonly st: Draft;
+  /** Event time of the previous reading applied to the rules (0: none yet). */
+  readonly prevTs: number;
   /** Values that passed technical screening, for the rules. */
   readonly accepted: Partial<Record<VitalName, number>> = {};
   readonly acceptedObs: VitalObs = {};
@@ -36,17 +38,12 @@ export class StepContext {
   episodes: Record<string, EpisodeState> | null = null;
   buckets: Record<string, readonly Bucket[]> | null = null;
 
-  /** `reading` is null for a timer step (event time passed without one): stages then do not run. */
-  constructor(readonly prev: PatientState, readonly ctx: life.Ctx, readonly rules: RuleSet, readonly reading: VitalsReading | null) {
+  /** `reading` is null for a timer step (event time passed without one). */
+  constructor(prev: PatientState, readonly ctx: life.Ctx, readonly rules: RuleSet, readonly reading: VitalsReading | null, readonly ts: number) {
     this.st = copyState(prev);
     this.alerts = prev.alerts;
+    this.prevTs = prev.lastTs;
   }
-
-  // Getters rather than fields: a timestamp field would be a boxed double, one more allocation per reading.
-  /** Event time of the reading. */
-  get ts(): number { return this.reading!.ts; }
-  /** Event time of the previous reading applied to the rules (0: none yet). */
-  get prevTs(): number { return this.prev.lastTs; }
 
   /** Takes a lifecycle outcome: its alerts replace ours, its events are appended. */
   take(o: life.Out): void {

@@ -59,7 +59,7 @@ export function step(prev: PatientState | undefined, r: VitalsReading, rules: Ru
   // backwards; it is remembered for de-duplication and reported as late (the runner's reorder
   // buffer puts readings back in order within the allowed lateness before they get here).
   if (r.ts < st.lastTs) return { state: { ...st, devices }, events: NO_EVENTS, verdict: 'late' };
-  const c = new StepContext(st, lifecycleCtx(st, rules, r.correlationId), rules, r);
+  const c = new StepContext(st, lifecycleCtx(st, rules, r.correlationId), rules, r, r.ts);
   c.st.devices = devices;
   c.st.lastTs = r.ts;
   for (let i = 0; i < STAGES.length; i++) STAGES[i]!(c);
@@ -83,7 +83,7 @@ export function tickPatient(st: PatientState, watermark: number, rules: RuleSet)
   let open = false;
   for (const _ in st.alerts) { open = true; break; }
   if (!open && (st.lastTs === 0 || watermark - st.lastTs < rules.technical.signalLossMs)) return { state: st, events: NO_EVENTS };
-  const c = new StepContext(st, lifecycleCtx(st, rules, 'timer'), rules, null);
+  const c = new StepContext(st, lifecycleCtx(st, rules, 'timer'), rules, null, watermark);
   // Stamped at its due time, not at the watermark that noticed it: when the runner's timer
   // fires depends on batching, and the event (and its id) must not.
   signalLossDue(c, st.lastTs, watermark);
