@@ -19,6 +19,7 @@
  * Nurses acknowledge each wardstream notification after 45 s (deterministic).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { TECHNICAL_RULE_IDS } from '../processors/builtin-rules.ts';
 import { applyAction, step, type PatientState } from '../processors/engine.ts';
 import { DEFAULT_RULE_FILE, loadRuleFile } from '../processors/rulebook.ts';
 import type { AlertEvent, VitalsReading } from '../schemas/records.ts';
@@ -105,7 +106,7 @@ function naive(readings: readonly VitalsReading[], s: Script): Result {
   return { notifications, byClass: { physiological: notifications }, detected: hit ? 1 : 0, ttas: hit ? [Math.max(0, first - s.detectFrom)] : [] };
 }
 
-const TECHNICAL = new Set(['signal-loss', 'sensor-off', 'artifact']);
+const TECHNICAL = new Set<string>(TECHNICAL_RULE_IDS);
 export const byRule = new Map<string, number>();
 
 function wardstream(readings: readonly VitalsReading[], s: Script, book: ReturnType<typeof loadRuleFile>): Result & { events: AlertEvent[] } {

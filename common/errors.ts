@@ -50,6 +50,15 @@ export const ERRORS = {
   PROVISION_ERR_MISSING: { retriable: false, message: 'a required system package is missing' },
   PROVISION_ERR_INSTALL: { retriable: false, message: 'a system package could not be installed' },
   CLI_ERR_UNEXPECTED: { retriable: false, message: 'unexpected error' },
+  // processors
+  PROCESSOR_ERR_STATE_VERSION: { retriable: false, message: 'processor state of an unknown version' },
+  PROCESSOR_ERR_STATE_INVALID: { retriable: false, message: 'invalid processor state' },
+  SCHEMA_ERR_INVALID: { retriable: false, message: 'invalid schema or schema registry' },
+  SCHEMA_ERR_WIRE_FORMAT: { retriable: false, message: 'not a record in the Confluent wire format' },
+  SCHEMA_ERR_UNKNOWN_ID: { retriable: false, message: 'record written with a schema this codec does not know' },
+  SCHEMA_ERR_MISMATCH: { retriable: false, message: 'record of another schema' },
+  SCHEMA_ERR_DECODE: { retriable: false, message: 'record does not decode with its schema' },
+  SCHEMA_ERR_ENCODE: { retriable: false, message: 'record does not match its schema' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

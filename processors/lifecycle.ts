@@ -11,10 +11,13 @@
  *   phases     start, update (worsened; throttled), escalate / deescalate (priority change, or
  *              escalation to the next role: `notify` names it), end, acknowledged, silenced
  *
- * LIFECYCLE below is the transition table; `move` only accepts a target state the table allows
- * for that source state and event, so an impossible transition does not compile.
+ * LIFECYCLE below is the transition table: the states each (state, event) may move to. NEXT
+ * decides which of them, one function per allowed (state, event), typed so that it can only
+ * return a state LIFECYCLE lists: an impossible transition does not compile. The signal
+ * functions ask `nextState` and apply its answer; a signal the table has no transition for is
+ * ignored (a `worse` for a latched alert, anything for a closed one).
  */
-import type { AlertEvent, AlertPhase, AlertPriority, AlertState } from '../schemas/records.ts';
+import type { AlertEvent, AlertPhase, AlertPriority, AlertState, ProcessorState } from '../schemas/records.ts';
 import type { LifecycleConfig } from './rulebook.ts';
 
 export type LifeEvent = 'worse' | 'reprioritize' | 'clear' | 'ack' | 'silence' | 'escalate';
@@ -26,35 +29,38 @@ export const LIFECYCLE = {
   inactive: {},
 } as const satisfies { readonly [S in AlertState]: { readonly [E in LifeEvent]?: readonly AlertState[] } };
 
-type Allowed<S extends AlertState, E extends LifeEvent> = E extends keyof (typeof LIFECYCLE)[S]
-  ? (typeof LIFECYCLE)[S][E] extends readonly (infer T)[] ? T : never : never;
+/** The states LIFECYCLE allows from (any of) `S` on `E`; never when it has no such transition. */
+export type LifecycleTarget<S extends AlertState, E extends LifeEvent> = S extends AlertState
+  ? E extends keyof (typeof LIFECYCLE)[S] ? (typeof LIFECYCLE)[S][E] extends readonly (infer T)[] ? T : never : never
+  : never;
+type Decide<S extends AlertState, E extends LifeEvent> = (a: OpenAlert, cfg: LifecycleConfig) => LifecycleTarget<S, E>;
+/** One decision per transition LIFECYCLE has, and none it has not. */
+export type Deciders = { readonly [S in AlertState]: { readonly [E in keyof (typeof LIFECYCLE)[S] & LifeEvent]: Decide<S, E> } };
 
-/** A typed transition: `to` must be listed in LIFECYCLE[from][event]. */
-function move<S extends AlertState, E extends LifeEvent, T extends Allowed<S, E>>(_from: S, _event: E, to: T): T {
-  return to;
+const NEXT: Deciders = {
+  active: {
+    worse: () => 'active',
+    reprioritize: () => 'active',
+    // A latching priority is held until acknowledged; an acknowledged alert closes with its condition.
+    clear: (a, cfg) => (cfg.latch.includes(a.priority) && !a.acked ? 'latched' : 'inactive'),
+    ack: () => 'active',
+    silence: () => 'active',
+    escalate: () => 'active',
+  },
+  latched: { ack: () => 'inactive', silence: () => 'latched' },
+  inactive: {},
+};
+
+/** The state `a` moves to on `event`, as the table decides; null when the table has no such transition. */
+export function nextState<E extends LifeEvent>(a: OpenAlert, event: E, cfg: LifecycleConfig): LifecycleTarget<OpenState, E> | null {
+  const decide = (NEXT[a.state] as { readonly [K in LifeEvent]?: (a: OpenAlert, cfg: LifecycleConfig) => AlertState })[event];
+  return decide ? (decide(a, cfg) as LifecycleTarget<OpenState, E>) : null;
 }
 
 export const PRIORITY_RANK: Readonly<Record<AlertPriority, number>> = { high: 3, medium: 2, low: 1 };
 
-export interface OpenAlert {
-  readonly alertId: string;
-  readonly rule: string;
-  readonly label: string;
-  readonly priority: AlertPriority;
-  readonly state: OpenState;
-  readonly acked: boolean;
-  readonly silencedUntil: number | null;
-  readonly onsetTs: number;
-  readonly parameter: string | null;
-  readonly threshold: number | null;
-  readonly worst: number | null;
-  readonly lastUpdateTs: number;
-  readonly escalationLevel: number;
-  readonly lastEscalationTs: number;
-  readonly groupedWith: string | null;
-  /** Events emitted for this alert so far; part of every event id. */
-  readonly n: number;
-}
+/** An open alert as the patient state keeps it (and the changelog stores it: schemas/processor-state.avsc). */
+export type OpenAlert = ProcessorState['alerts'][string];
 
 export interface Ctx {
   readonly patientId: string;
@@ -84,6 +90,7 @@ function event(a: OpenAlert, ctx: Ctx, phase: AlertPhase, state: AlertState, ts:
 }
 
 export type Alerts = Readonly<Record<string, OpenAlert>>;
+const NO_EVENTS: readonly AlertEvent[] = Object.freeze([]);
 export interface Out { readonly alerts: Alerts; readonly events: readonly AlertEvent[] }
 
 const put = (alerts: Alerts, a: OpenAlert): Alerts => ({ ...alerts, [a.alertId]: a });
@@ -107,53 +114,53 @@ export function onset(alerts: Alerts, ctx: Ctx, o: Onset, ts: number): Out {
 
 export function worse(alerts: Alerts, ctx: Ctx, alertId: string, value: number, ts: number, message: string, details?: Readonly<Record<string, number>> | null): Out {
   const a = alerts[alertId];
-  if (!a || a.state !== 'active') return { alerts, events: [] };
+  const to = a ? nextState(a, 'worse', ctx.cfg) : null;
+  if (!a || to === null) return { alerts, events: NO_EVENTS };
   // Throttling: track the worst value always, tell people at most once per updateThrottle.
-  if (ts - a.lastUpdateTs < ctx.cfg.updateThrottleMs) return { alerts: put(alerts, { ...a, worst: value }), events: [] };
-  const next: OpenAlert = { ...a, state: move(a.state, 'worse', 'active'), worst: value, lastUpdateTs: ts, n: a.n + 1 };
-  return { alerts: put(alerts, next), events: [event(a, ctx, 'update', 'active', ts, message, { value, details })] };
+  if (ts - a.lastUpdateTs < ctx.cfg.updateThrottleMs) return { alerts: put(alerts, { ...a, worst: value }), events: NO_EVENTS };
+  const next: OpenAlert = { ...a, state: to, worst: value, lastUpdateTs: ts, n: a.n + 1 };
+  return { alerts: put(alerts, next), events: [event(a, ctx, 'update', to, ts, message, { value, details })] };
 }
 
 export function reprioritize(alerts: Alerts, ctx: Ctx, alertId: string, priority: AlertPriority, value: number | null, ts: number, message: string, details?: Readonly<Record<string, number>> | null): Out {
   const a = alerts[alertId];
-  if (!a || a.state !== 'active' || a.priority === priority) return { alerts, events: [] };
+  const to = a && a.priority !== priority ? nextState(a, 'reprioritize', ctx.cfg) : null;
+  if (!a || to === null) return { alerts, events: NO_EVENTS };
   const up = PRIORITY_RANK[priority] > PRIORITY_RANK[a.priority];
   // A rise in priority is news even to someone who acknowledged the lower one.
-  const next: OpenAlert = { ...a, state: move(a.state, 'reprioritize', 'active'), priority, acked: up ? false : a.acked, lastUpdateTs: ts, lastEscalationTs: ts, n: a.n + 1 };
-  return { alerts: put(alerts, next), events: [event(a, ctx, up ? 'escalate' : 'deescalate', 'active', ts, message, { value, details, priority, notify: up ? [ctx.cfg.escalation[0] ?? 'nurse'] : [] })] };
+  const next: OpenAlert = { ...a, state: to, priority, acked: up ? false : a.acked, lastUpdateTs: ts, lastEscalationTs: ts, n: a.n + 1 };
+  return { alerts: put(alerts, next), events: [event(a, ctx, up ? 'escalate' : 'deescalate', to, ts, message, { value, details, priority, notify: up ? [ctx.cfg.escalation[0] ?? 'nurse'] : [] })] };
 }
 
 export function clear(alerts: Alerts, ctx: Ctx, alertId: string, value: number | null, ts: number, message: string): Out {
   const a = alerts[alertId];
-  if (!a || a.state !== 'active') return { alerts, events: [] };
-  if (ctx.cfg.latch.includes(a.priority) && !a.acked) {
-    const next: OpenAlert = { ...a, state: move(a.state, 'clear', 'latched'), n: a.n + 1 };
-    return { alerts: put(alerts, next), events: [event(a, ctx, 'end', 'latched', ts, `${message} (latched until acknowledged)`, { value })] };
+  const to = a ? nextState(a, 'clear', ctx.cfg) : null;
+  if (!a || to === null) return { alerts, events: NO_EVENTS };
+  if (to === 'latched') {
+    const next: OpenAlert = { ...a, state: to, n: a.n + 1 };
+    return { alerts: put(alerts, next), events: [event(a, ctx, 'end', to, ts, `${message} (latched until acknowledged)`, { value })] };
   }
-  move(a.state, 'clear', 'inactive');
-  return { alerts: drop(alerts, alertId), events: [event(a, ctx, 'end', 'inactive', ts, message, { value })] };
+  return { alerts: drop(alerts, alertId), events: [event(a, ctx, 'end', to, ts, message, { value })] };
 }
 
 export function acknowledge(alerts: Alerts, ctx: Ctx, alertId: string, actor: string, actorRole: string, ts: number): Out {
   const a = alerts[alertId];
-  if (!a || a.acked) return { alerts, events: [] };
-  if (a.state === 'latched') {
-    move(a.state, 'ack', 'inactive');
-    return { alerts: drop(alerts, alertId), events: [event(a, ctx, 'acknowledged', 'inactive', ts, `${a.label} acknowledged by ${actorRole}`, { actor, actorRole })] };
-  }
-  const next: OpenAlert = { ...a, state: move(a.state, 'ack', 'active'), acked: true, n: a.n + 1 };
-  return { alerts: put(alerts, next), events: [event(next, ctx, 'acknowledged', 'active', ts, `${a.label} acknowledged by ${actorRole}`, { actor, actorRole })] };
+  const to = a && !a.acked ? nextState(a, 'ack', ctx.cfg) : null;
+  if (!a || to === null) return { alerts, events: NO_EVENTS };
+  const message = `${a.label} acknowledged by ${actorRole}`;
+  if (to === 'inactive') return { alerts: drop(alerts, alertId), events: [event(a, ctx, 'acknowledged', to, ts, message, { actor, actorRole })] };
+  const next: OpenAlert = { ...a, state: to, acked: true, n: a.n + 1 };
+  return { alerts: put(alerts, next), events: [event(next, ctx, 'acknowledged', to, ts, message, { actor, actorRole })] };
 }
 
 export function silence(alerts: Alerts, ctx: Ctx, alertId: string, actor: string, actorRole: string, durationMs: number, ts: number): Out {
   const a = alerts[alertId];
-  if (!a) return { alerts, events: [] };
+  const to = a ? nextState(a, 'silence', ctx.cfg) : null;
+  if (!a || to === null) return { alerts, events: NO_EVENTS };
   // Silencing is time-boxed: never longer than lifecycle.maxSilence.
   const until = ts + Math.min(Math.max(0, durationMs), ctx.cfg.maxSilenceMs);
-  const next: OpenAlert = a.state === 'active'
-    ? { ...a, state: move(a.state, 'silence', 'active'), silencedUntil: until, n: a.n + 1 }
-    : { ...a, state: move(a.state, 'silence', 'latched'), silencedUntil: until, n: a.n + 1 };
-  return { alerts: put(alerts, next), events: [event(next, ctx, 'silenced', next.state, ts, `${a.label} silenced by ${actorRole} for ${Math.round((until - ts) / 1000)} s`, { actor, actorRole })] };
+  const next: OpenAlert = { ...a, state: to, silencedUntil: until, n: a.n + 1 };
+  return { alerts: put(alerts, next), events: [event(next, ctx, 'silenced', to, ts, `${a.label} silenced by ${actorRole} for ${Math.round((until - ts) / 1000)} s`, { actor, actorRole })] };
 }
 
 /**
@@ -166,7 +173,8 @@ export function tick(alerts: Alerts, ctx: Ctx, ts: number): Out {
   let events: AlertEvent[] | null = null;
   const roles = ctx.cfg.escalation;
   // Runs before every reading: no allocation unless something is due (most patients have no
-  // open alert, most open alerts nothing due).
+  // open alert, most open alerts nothing due). This filter only skips alerts with nothing due;
+  // whether one escalates is the table's (nextState) to decide.
   for (const id in alerts) {
     const a = alerts[id]!;
     if (a.silencedUntil === null && !(a.state === 'active' && a.priority === 'high' && !a.acked && a.escalationLevel < roles.length - 1 && a.lastEscalationTs + ctx.cfg.escalateAfterMs <= ts)) continue;
@@ -175,14 +183,14 @@ export function tick(alerts: Alerts, ctx: Ctx, ts: number): Out {
     for (;;) {
       if (cur.silencedUntil !== null && ts >= cur.silencedUntil) cur = { ...cur, silencedUntil: null, lastEscalationTs: Math.max(cur.lastEscalationTs, cur.silencedUntil) };
       const due = cur.lastEscalationTs + ctx.cfg.escalateAfterMs;
-      if (!(cur.state === 'active' && cur.priority === 'high' && !cur.acked && cur.silencedUntil === null && cur.escalationLevel < roles.length - 1 && due <= ts)) break;
+      const to = cur.priority === 'high' && !cur.acked && cur.silencedUntil === null && cur.escalationLevel < roles.length - 1 && due <= ts ? nextState(cur, 'escalate', ctx.cfg) : null;
+      if (to === null) break;
       const level = cur.escalationLevel + 1;
       const role = roles[level]!;
-      events.push(event(cur, ctx, 'escalate', 'active', due, `${cur.label} unacknowledged for ${Math.round((due - cur.onsetTs) / 1000)} s: notify ${role}`, { notify: [role] }));
-      cur = { ...cur, state: move(cur.state, 'escalate', 'active'), escalationLevel: level, lastEscalationTs: due, n: cur.n + 1 };
+      events.push(event(cur, ctx, 'escalate', to, due, `${cur.label} unacknowledged for ${Math.round((due - cur.onsetTs) / 1000)} s: notify ${role}`, { notify: [role] }));
+      cur = { ...cur, state: to, escalationLevel: level, lastEscalationTs: due, n: cur.n + 1 };
     }
     if (cur !== a) out = put(out, cur);
   }
   return events === null ? { alerts, events: NO_EVENTS } : { alerts: out, events };
 }
-const NO_EVENTS: readonly AlertEvent[] = Object.freeze([]);

@@ -13,7 +13,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument } from 'yaml';
 import { WardstreamError } from '../common/errors.ts';
-import type { AlertPriority, VitalName } from '../schemas/records.ts';
+import { ID_SOURCE, VITAL_NAMES, type AlertPriority, type VitalName } from '../schemas/records.ts';
+import { BUILTIN_RULE_IDS } from './builtin-rules.ts';
 import type { SpO2Scale } from './news2.ts';
 
 export interface ThresholdRule {
@@ -41,28 +42,28 @@ export interface RuleSet {
   readonly lifecycle: LifecycleConfig;
 }
 
-const VITALS = ['heartRate', 'spo2', 'respRate', 'systolicBp', 'diastolicBp', 'temperature'];
 const PRIORITY = { enum: ['high', 'medium', 'low'] };
-const ID = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,40}$' };
+/** Rule ids: lower case, digits and dashes; the built-in rules' ids are taken. */
+const ID = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,40}$', not: { enum: BUILTIN_RULE_IDS } };
 const SECS = { type: 'number', minimum: 0, maximum: 86400 };
 const threshold = {
   type: 'object', additionalProperties: false, required: ['id'],
   properties: {
-    id: ID, enabled: { type: 'boolean' }, parameter: { enum: VITALS }, above: { type: 'number' }, below: { type: 'number' },
+    id: ID, enabled: { type: 'boolean' }, parameter: { enum: VITAL_NAMES }, above: { type: 'number' }, below: { type: 'number' },
     sustainSec: SECS, hysteresis: { type: 'number', minimum: 0 }, clearSec: SECS, priority: PRIORITY, label: { type: 'string', maxLength: 80 },
   },
   not: { required: ['above', 'below'] },
 };
 const trend = {
   type: 'object', additionalProperties: false, required: ['id'],
-  properties: { id: ID, enabled: { type: 'boolean' }, parameter: { enum: VITALS }, change: { type: 'number', not: { const: 0 } }, windowSec: { type: 'number', exclusiveMinimum: 0, maximum: 86400 }, sustainSec: SECS, priority: PRIORITY, label: { type: 'string', maxLength: 80 } },
+  properties: { id: ID, enabled: { type: 'boolean' }, parameter: { enum: VITAL_NAMES }, change: { type: 'number', not: { const: 0 } }, windowSec: { type: 'number', exclusiveMinimum: 0, maximum: 86400 }, sustainSec: SECS, priority: PRIORITY, label: { type: 'string', maxLength: 80 } },
 };
 const news2 = { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' }, sustainSec: SECS, freshnessSec: SECS, clearSec: SECS, deescalateSec: SECS, spo2Scale: { enum: [1, 2] } } };
 const technical = {
   type: 'object', additionalProperties: false,
   properties: {
     signalLossSec: SECS, sensorOffSec: SECS, jumpWindowSec: SECS, allowedLatenessSec: { type: 'number', minimum: 0, maximum: 60 },
-    maxJump: { type: 'object', additionalProperties: false, properties: Object.fromEntries(VITALS.map((v) => [v, { type: 'number', exclusiveMinimum: 0 }])) },
+    maxJump: { type: 'object', additionalProperties: false, properties: Object.fromEntries(VITAL_NAMES.map((v) => [v, { type: 'number', exclusiveMinimum: 0 }])) },
   },
 };
 const lifecycle = {
@@ -78,8 +79,8 @@ const fileSchema = {
   properties: {
     version: { type: 'string', minLength: 1, maxLength: 60 },
     defaults: { ...section, required: ['thresholds', 'news2', 'technical', 'lifecycle'] },
-    wards: { type: 'object', additionalProperties: section, propertyNames: { pattern: '^[A-Za-z0-9._:-]{1,64}$' } },
-    patients: { type: 'object', additionalProperties: section, propertyNames: { pattern: '^[A-Za-z0-9._:-]{1,64}$' } },
+    wards: { type: 'object', additionalProperties: section, propertyNames: { pattern: ID_SOURCE } },
+    patients: { type: 'object', additionalProperties: section, propertyNames: { pattern: ID_SOURCE } },
   },
 };
 const validateFile = new Ajv({ allErrors: true }).compile(fileSchema);
@@ -92,6 +93,7 @@ function describe(e: ErrorObject): string {
   if (e.keyword === 'additionalProperties') return `unknown field "${String(e.params.additionalProperty)}"`;
   if (e.keyword === 'enum') return `must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
   if (e.keyword === 'not' && e.instancePath.match(/thresholds\/\d+$/)) return 'has both "above" and "below"; a threshold rule has one';
+  if (e.keyword === 'not' && e.instancePath.endsWith('/id')) return `is the id of a built-in rule (${BUILTIN_RULE_IDS.join(', ')})`;
   return e.message ?? 'is invalid';
 }
 

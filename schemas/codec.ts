@@ -14,7 +14,8 @@ import avro from 'avsc';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AlertAction, AlertEvent, DeadLetter, HistoryDeadLetter, PatientAssignment, PatientStatus, VitalsReading } from './records.ts';
+import { WardstreamError, type ErrorCode } from '../common/errors.ts';
+import type { AlertAction, AlertEvent, DeadLetter, HistoryDeadLetter, PatientAssignment, PatientStatus, ProcessorState, VitalsReading } from './records.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -26,15 +27,20 @@ export const SCHEMA_NAMES = {
   action: 'dev.wardstream.AlertAction',
   status: 'dev.wardstream.PatientStatus',
   historyDeadLetter: 'dev.wardstream.HistoryDeadLetter',
+  processorState: 'dev.wardstream.ProcessorState',
 } as const;
 export type SchemaKey = keyof typeof SCHEMA_NAMES;
 export interface RecordOf {
   vitals: VitalsReading; deadLetter: DeadLetter; alert: AlertEvent; assignment: PatientAssignment; action: AlertAction; status: PatientStatus;
   historyDeadLetter: HistoryDeadLetter;
+  processorState: ProcessorState;
 }
 
-export class CodecError extends Error {
-  override readonly name = 'CodecError';
+/** A codec failure; `code` says which (SCHEMA_ERR_*). */
+export class CodecError extends WardstreamError {
+  constructor(code: ErrorCode & `SCHEMA_ERR_${string}`, detail: string, options?: { cause?: unknown }) {
+    super(code, detail, options);
+  }
 }
 
 interface RegistryEntry { id: number; key: SchemaKey; name: string; file: string; current: boolean }
@@ -50,7 +56,7 @@ function readSchema(file: string): object {
 /** The current schema of a record type. */
 export function loadSchema(key: SchemaKey): object {
   const e = registryEntries().find((x) => x.key === key && x.current);
-  if (!e) throw new CodecError(`no current schema for ${key} in schemas/registry.json`);
+  if (!e) throw new CodecError('SCHEMA_ERR_INVALID', `no current schema for ${key} in schemas/registry.json`);
   return readSchema(e.file);
 }
 
@@ -71,8 +77,8 @@ export function frame(id: number, type: avro.Type, record: unknown): Buffer {
 }
 
 export function unframe(bytes: Buffer): { id: number; body: Buffer } {
-  if (bytes.length < 5) throw new CodecError(`message of ${bytes.length} bytes is shorter than the 5-byte wire header`);
-  if (bytes[0] !== 0) throw new CodecError(`unknown magic byte ${bytes[0]} (expected 0, Confluent wire format)`);
+  if (bytes.length < 5) throw new CodecError('SCHEMA_ERR_WIRE_FORMAT', `message of ${bytes.length} bytes is shorter than the 5-byte wire header`);
+  if (bytes[0] !== 0) throw new CodecError('SCHEMA_ERR_WIRE_FORMAT', `unknown magic byte ${bytes[0]} (expected 0, Confluent wire format)`);
   return { id: bytes.readUInt32BE(1), body: bytes.subarray(5) };
 }
 
@@ -86,7 +92,7 @@ class AvroCodec implements Codec {
       const type = avro.Type.forSchema(loadSchema(key) as avro.Schema);
       this.types.set(key, type);
       const id = ids.get(key);
-      if (id === undefined) throw new CodecError(`no schema id for ${key}`);
+      if (id === undefined) throw new CodecError('SCHEMA_ERR_INVALID', `no schema id for ${key}`);
       this.byId.set(id, { key });
     }
     for (const o of older) {
@@ -101,16 +107,24 @@ class AvroCodec implements Codec {
   }
 
   encode<K extends SchemaKey>(key: K, record: RecordOf[K]): Buffer {
-    return frame(this.ids.get(key)!, this.types.get(key)!, record);
+    try {
+      return frame(this.ids.get(key)!, this.types.get(key)!, record);
+    } catch (e) {
+      throw new CodecError('SCHEMA_ERR_ENCODE', `${SCHEMA_NAMES[key]}: ${(e as Error).message}`, { cause: e });
+    }
   }
 
   decode<K extends SchemaKey>(key: K, bytes: Buffer): RecordOf[K] {
     const { id, body } = unframe(bytes);
     const w = this.byId.get(id);
-    if (!w) throw new CodecError(`unknown schema id ${id}`);
-    if (w.key !== key) throw new CodecError(`schema id ${id} is ${SCHEMA_NAMES[w.key]}, expected ${SCHEMA_NAMES[key]}`);
+    if (!w) throw new CodecError('SCHEMA_ERR_UNKNOWN_ID', `unknown schema id ${id}`);
+    if (w.key !== key) throw new CodecError('SCHEMA_ERR_MISMATCH', `schema id ${id} is ${SCHEMA_NAMES[w.key]}, expected ${SCHEMA_NAMES[key]}`);
     const reader = this.types.get(key)!;
-    return (w.resolver ? reader.fromBuffer(body, w.resolver, true) : reader.fromBuffer(body)) as RecordOf[K];
+    try {
+      return (w.resolver ? reader.fromBuffer(body, w.resolver, true) : reader.fromBuffer(body)) as RecordOf[K];
+    } catch (e) {
+      throw new CodecError('SCHEMA_ERR_DECODE', `${SCHEMA_NAMES[key]} (schema id ${id}): ${(e as Error).message}`, { cause: e });
+    }
   }
 }
 

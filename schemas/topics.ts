@@ -7,6 +7,7 @@
  * and status sit in the same partition number of each topic. A gateway that serves a ward
  * reads one partition; a processor that owns partition p owns every patient of those wards.
  */
+import { WardstreamError } from '../common/errors.ts';
 
 export const TOPIC_NAMES = {
   vitals: 'vitals',
@@ -67,7 +68,9 @@ const cache = new Map<string, number>();
 
 /** The partition of a ward: Kafka's toPositive(murmur2(utf8(wardId))) % partitions. */
 export function partitionForWard(wardId: string, partitions: number): number {
-  if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partition count must be a positive integer, got ${partitions}`);
+  if (!Number.isInteger(partitions) || partitions < 1) {
+    throw new WardstreamError('CONFIG_ERR_INVALID', `partition count must be a positive integer, got ${partitions}`);
+  }
   const k = `${partitions}\u0000${wardId}`;
   let p = cache.get(k);
   if (p === undefined) {
