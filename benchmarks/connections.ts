@@ -15,10 +15,10 @@
  *
  *   npx tsx benchmarks/connections.ts [--connections 19900] [--procs 4] [--wards 20] [--alerts 20] [--brokers h:p] [--out DIR] [--quick] [--peer | --no-peer]
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import os from 'node:os';
+import path from 'node:path';
 import { createProducer } from '../common/kafka.ts';
 import { freePort, startLocalKafka } from '../deploy/local/kafka/local-kafka.ts';
 import { localCodec } from '../schemas/codec.ts';
@@ -44,12 +44,18 @@ const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Server CPU time (user + system) in ms, from /proc (clock ticks of 10 ms). */
-const cpuMs = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) * 10; };
+const cpuMs = (pid: number) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+};
 
 async function waitPort(port: number, child: ChildProcess, healthPath = '/healthz'): Promise<void> {
   for (let i = 0; i < 600; i++) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ok = await fetch(`http://127.0.0.1:${port}${healthPath}`).then((r) => r.status === 200, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}${healthPath}`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) return;
     await sleep(100);
   }
@@ -68,14 +74,37 @@ async function run(impl: Impl, brokers: string) {
   if (impl === 'Centrifugo') {
     await bt.admin.createTopics({ topics: [{ topic: centrifugoTopic, numPartitions: 8 }], waitForLeaders: true });
     const work = mkdtempSync(path.join(os.tmpdir(), 'wardstream-centrifugo-'));
-    const config = writeCentrifugoConfig(work, { port, brokers, topic: centrifugoTopic, group: `${prefix}centrifugo`, secret: SECRET, issuer: 'wardstream', audience: 'wardstream-gateway' });
+    const config = writeCentrifugoConfig(work, {
+      port,
+      brokers,
+      topic: centrifugoTopic,
+      group: `${prefix}centrifugo`,
+      secret: SECRET,
+      issuer: 'wardstream',
+      audience: 'wardstream-gateway',
+    });
     server = spawn(buildCentrifugo(), ['--config', config], { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] });
   } else {
-    const env = { ...process.env, KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: prefix, KAFKA_PARTITIONS: '8', WARDSTREAM_JWT_SECRET: SECRET, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RESUME_WINDOW_MS: '0' };
-    server = spawn(process.execPath, ['--import', 'tsx', impl === 'ws' ? 'benchmarks/ws-gateway.ts' : 'bin/wardstream.ts', ...(impl === 'ws' ? [] : ['gateway'])], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const env = {
+      ...process.env,
+      KAFKA_BROKERS: brokers,
+      KAFKA_TOPIC_PREFIX: prefix,
+      KAFKA_PARTITIONS: '8',
+      WARDSTREAM_JWT_SECRET: SECRET,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      RESUME_WINDOW_MS: '0',
+    };
+    server = spawn(
+      process.execPath,
+      ['--import', 'tsx', impl === 'ws' ? 'benchmarks/ws-gateway.ts' : 'bin/wardstream.ts', ...(impl === 'ws' ? [] : ['gateway'])],
+      { env, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
   }
   try {
-    if (impl === 'ws') await sleep(3000); // no /healthz on the ws server: wait for its consumer
+    if (impl === 'ws')
+      await sleep(3000); // no /healthz on the ws server: wait for its consumer
     else await waitPort(port, server, impl === 'Centrifugo' ? '/health' : '/healthz');
     await sleep(impl === 'Centrifugo' ? 4000 : 1500); // its consumer joins the group
     const cpu0 = cpuMs(server.pid!);
@@ -86,14 +115,37 @@ async function run(impl: Impl, brokers: string) {
     const procs: ChildProcess[] = [];
     const ready: Promise<{ subscribed: number; failed: number }>[] = [];
     for (let p = 0; p < PROCS; p++) {
-      const c = fork('benchmarks/conn-clients.ts', ['--url', impl === 'Centrifugo' ? `ws://127.0.0.1:${port}/connection/websocket` : `ws://127.0.0.1:${port}/ws`, '--protocol', impl === 'Centrifugo' ? 'centrifugo' : 'wardstream', '--count', String(Math.min(per, N - p * per)), '--local', `127.0.0.${10 + p}`, '--wards', String(WARDS), '--offset', String(p * per)], {
-        env: { ...process.env, WARDSTREAM_JWT_SECRET: SECRET }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      });
+      const c = fork(
+        'benchmarks/conn-clients.ts',
+        [
+          '--url',
+          impl === 'Centrifugo' ? `ws://127.0.0.1:${port}/connection/websocket` : `ws://127.0.0.1:${port}/ws`,
+          '--protocol',
+          impl === 'Centrifugo' ? 'centrifugo' : 'wardstream',
+          '--count',
+          String(Math.min(per, N - p * per)),
+          '--local',
+          `127.0.0.${10 + p}`,
+          '--wards',
+          String(WARDS),
+          '--offset',
+          String(p * per),
+        ],
+        {
+          env: { ...process.env, WARDSTREAM_JWT_SECRET: SECRET },
+          execArgv: ['--import', 'tsx'],
+          stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+        },
+      );
       procs.push(c);
-      ready.push(new Promise((resolve) => c.on('message', (m: { type: string; subscribed: number; failed: number }) => {
-        if (m.type === 'progress') process.stderr.write(`\r${impl}: process ${p} ${m.subscribed} subscribed, ${m.failed} failed   `);
-        if (m.type === 'ready') resolve(m);
-      })));
+      ready.push(
+        new Promise((resolve) =>
+          c.on('message', (m: { type: string; subscribed: number; failed: number }) => {
+            if (m.type === 'progress') process.stderr.write(`\r${impl}: process ${p} ${m.subscribed} subscribed, ${m.failed} failed   `);
+            if (m.type === 'ready') resolve(m);
+          }),
+        ),
+      );
     }
     const r = await Promise.all(ready);
     const held = r.reduce((a, x) => a + x.subscribed, 0);
@@ -116,13 +168,34 @@ async function run(impl: Impl, brokers: string) {
     for (let i = 0; i < ALERTS; i++) {
       const now = Date.now();
       const ev: AlertEvent = {
-        eventId: `bench-${i}`, alertId: `bench-alert-${i}`, patientId: 'bp-1', wardId: 'lw-0', bed: '1', rule: 'hr-high', priority: 'high', phase: 'start', state: 'active',
-        parameter: 'heartRate', value: 150, threshold: 130, onsetTs: now - 10_000, eventTs: now, message: 'Tachycardia', ruleVersion: 'bench', correlationId: `bench-${i}`,
-        details: null, notify: ['nurse'], actor: null, actorRole: null, groupedWith: null, silencedUntil: null,
+        eventId: `bench-${i}`,
+        alertId: `bench-alert-${i}`,
+        patientId: 'bp-1',
+        wardId: 'lw-0',
+        bed: '1',
+        rule: 'hr-high',
+        priority: 'high',
+        phase: 'start',
+        state: 'active',
+        parameter: 'heartRate',
+        value: 150,
+        threshold: 130,
+        onsetTs: now - 10_000,
+        eventTs: now,
+        message: 'Tachycardia',
+        ruleVersion: 'bench',
+        correlationId: `bench-${i}`,
+        details: null,
+        notify: ['nurse'],
+        actor: null,
+        actorRole: null,
+        groupedWith: null,
+        silencedUntil: null,
       };
-      const message = impl === 'Centrifugo'
-        ? { key: ev.patientId, value: JSON.stringify(ev), headers: { 'centrifugo-channels': ev.wardId }, partition: partitionForWard('lw-0', 8) }
-        : { key: ev.patientId, value: codec.encode('alert', ev), partition: partitionForWard('lw-0', 8) };
+      const message =
+        impl === 'Centrifugo'
+          ? { key: ev.patientId, value: JSON.stringify(ev), headers: { 'centrifugo-channels': ev.wardId }, partition: partitionForWard('lw-0', 8) }
+          : { key: ev.patientId, value: codec.encode('alert', ev), partition: partitionForWard('lw-0', 8) };
       await producer.send({ topic: impl === 'Centrifugo' ? centrifugoTopic : topics.alerts, acks: -1, messages: [message] });
       await sleep(250);
     }
@@ -131,24 +204,50 @@ async function run(impl: Impl, brokers: string) {
     // CPU of the fan-out window (20 alerts × subscribers of one ward), less the idle rate.
     const cpuFanout = Math.max(0, cpuMs(server.pid!) - cpuFan0 - (cpuIdle / 10_000) * (ALERTS * 250 + 3000));
     const lat: number[] = [];
-    await Promise.all(procs.map((c) => new Promise<void>((resolve) => {
-      c.on('message', (m: { type: string; latencies: number[] }) => { if (m.type === 'latencies') { lat.push(...m.latencies); resolve(); } });
-      c.send({ type: 'report' });
-    })));
+    await Promise.all(
+      procs.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            c.on('message', (m: { type: string; latencies: number[] }) => {
+              if (m.type === 'latencies') {
+                lat.push(...m.latencies);
+                resolve();
+              }
+            });
+            c.send({ type: 'report' });
+          }),
+      ),
+    );
     lat.sort((a, b) => a - b);
     const subsPerWard = Math.round(held / WARDS);
     for (const c of procs) c.send({ type: 'stop' });
     await Promise.all(procs.map((c) => new Promise((res) => c.once('exit', res))));
     const result = {
-      impl, connections: held, failed, connectSeconds: Math.round(connectSecs * 10) / 10, serverFds: fd1, serverFdsBefore: fd0,
-      rssBeforeMb: Math.round(rss0 / 1024), rssAfterMb: Math.round(rss1 / 1024), bytesPerConnection: Math.round(((rss1 - rss0) * 1024) / Math.max(1, held)),
+      impl,
+      connections: held,
+      failed,
+      connectSeconds: Math.round(connectSecs * 10) / 10,
+      serverFds: fd1,
+      serverFdsBefore: fd0,
+      rssBeforeMb: Math.round(rss0 / 1024),
+      rssAfterMb: Math.round(rss1 / 1024),
+      bytesPerConnection: Math.round(((rss1 - rss0) * 1024) / Math.max(1, held)),
       cpu: {
         // Idle CPU is mostly a fixed cost (Kafka polling, timers), so it is given whole as well.
-        connectMsPer1000: Math.round((cpuConnect / Math.max(1, held)) * 1000), idlePercentOfCore: Math.round((cpuIdle / 10_000) * 100 * 10) / 10,
-        idlePercentPer1000: Math.round(((cpuIdle / 10_000) * 100 * 1000 / Math.max(1, held)) * 100) / 100,
+        connectMsPer1000: Math.round((cpuConnect / Math.max(1, held)) * 1000),
+        idlePercentOfCore: Math.round((cpuIdle / 10_000) * 100 * 10) / 10,
+        idlePercentPer1000: Math.round((((cpuIdle / 10_000) * 100 * 1000) / Math.max(1, held)) * 100) / 100,
         fanoutMsPer1000Deliveries: Math.round((cpuFanout / Math.max(1, lat.length)) * 1000 * 10) / 10,
       },
-      fanout: { subscribers: subsPerWard, alerts: ALERTS, deliveries: lat.length, expected: subsPerWard * ALERTS, p50: percentile(lat, 50), p99: percentile(lat, 99), max: lat.at(-1) ?? null },
+      fanout: {
+        subscribers: subsPerWard,
+        alerts: ALERTS,
+        deliveries: lat.length,
+        expected: subsPerWard * ALERTS,
+        p50: percentile(lat, 50),
+        p99: percentile(lat, 99),
+        max: lat.at(-1) ?? null,
+      },
     };
     console.error(JSON.stringify(result));
     return result;
@@ -166,18 +265,32 @@ try {
   const ws = await run('ws', brokers);
   const centrifugo = withPeer ? await run('Centrifugo', brokers) : null;
   const res = {
-    date: new Date().toISOString(), quick, machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`, target: N, procs: PROCS, wards: WARDS, uws, ws,
+    date: new Date().toISOString(),
+    quick,
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
+    target: N,
+    procs: PROCS,
+    wards: WARDS,
+    uws,
+    ws,
     memoryRatio: Math.round((ws.bytesPerConnection / Math.max(1, uws.bytesPerConnection)) * 10) / 10,
-    centrifugo: centrifugo && { version: CENTRIFUGO_VERSION, ...centrifugo, memoryRatio: Math.round((centrifugo.bytesPerConnection / Math.max(1, uws.bytesPerConnection)) * 10) / 10 },
+    centrifugo: centrifugo && {
+      version: CENTRIFUGO_VERSION,
+      ...centrifugo,
+      memoryRatio: Math.round((centrifugo.bytesPerConnection / Math.max(1, uws.bytesPerConnection)) * 10) / 10,
+    },
   };
   console.log(JSON.stringify(res, null, 2));
   mkdirSync(out, { recursive: true });
   writeFileSync(`${out}/connections.json`, JSON.stringify(res, null, 2));
-  writeFileSync(`${out}/connections.svg`, barChart(`Gateway, ${uws.connections.toLocaleString('en')} idle subscribed connections: server memory per connection (bytes)`, 'B', [
-    { label: 'uWebSockets.js gateway', value: uws.bytesPerConnection, group: 'uws' },
-    { label: 'same path on ws', value: ws.bytesPerConnection, group: 'ws' },
-    ...(centrifugo ? [{ label: `Centrifugo ${CENTRIFUGO_VERSION}`, value: centrifugo.bytesPerConnection, group: 'peer' }] : []),
-  ]));
+  writeFileSync(
+    `${out}/connections.svg`,
+    barChart(`Gateway, ${uws.connections.toLocaleString('en')} idle subscribed connections: server memory per connection (bytes)`, 'B', [
+      { label: 'uWebSockets.js gateway', value: uws.bytesPerConnection, group: 'uws' },
+      { label: 'same path on ws', value: ws.bytesPerConnection, group: 'ws' },
+      ...(centrifugo ? [{ label: `Centrifugo ${CENTRIFUGO_VERSION}`, value: centrifugo.bytesPerConnection, group: 'peer' }] : []),
+    ]),
+  );
 } finally {
   await local?.stop();
 }

@@ -10,11 +10,30 @@
  */
 import mqtt from 'mqtt';
 
-interface Burst { cmd: 'burst'; url: string; total: number; connections: number; prefix: string }
-interface Paced { cmd: 'paced'; url: string; rate: number; seconds: number; wards: number; patients: number; prefix: string; alertEvery?: number }
+interface Burst {
+  cmd: 'burst';
+  url: string;
+  total: number;
+  connections: number;
+  prefix: string;
+}
+interface Paced {
+  cmd: 'paced';
+  url: string;
+  rate: number;
+  seconds: number;
+  wards: number;
+  patients: number;
+  prefix: string;
+  alertEvery?: number;
+}
 
 async function clients(url: string, n: number, prefix: string): Promise<mqtt.MqttClient[]> {
-  return Promise.all(Array.from({ length: n }, (_, i) => mqtt.connectAsync(url, { clientId: `${prefix}-load-${i}-${process.pid}`, protocolVersion: 4, clean: true, reconnectPeriod: 500 })));
+  return Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      mqtt.connectAsync(url, { clientId: `${prefix}-load-${i}-${process.pid}`, protocolVersion: 4, clean: true, reconnectPeriod: 500 }),
+    ),
+  );
 }
 
 async function burst(m: Burst): Promise<void> {
@@ -22,16 +41,22 @@ async function burst(m: Burst): Promise<void> {
   const per = Math.ceil(m.total / m.connections);
   let acked = 0;
   const t0 = performance.now();
-  await Promise.all(cs.map(async (c, i) => {
-    const pending: Promise<unknown>[] = [];
-    for (let s = 1; s <= per && i * per + s <= m.total; s++) {
-      const pid = `${m.prefix}p${i}-${s % 50}`;
-      const payload = JSON.stringify({ deviceId: `${m.prefix}d${i}-${s % 50}`, seq: s, ts: Date.now(), vitals: { heartRate: 70 + (s % 20), spo2: 97 } });
-      pending.push(c.publishAsync(`wards/w${i % 8}/patients/${pid}/vitals`, payload, { qos: 1 }).then(() => { acked++; }));
-      if (pending.length % 2000 === 0) await new Promise((r) => setImmediate(r)); // let acks in
-    }
-    await Promise.all(pending);
-  }));
+  await Promise.all(
+    cs.map(async (c, i) => {
+      const pending: Promise<unknown>[] = [];
+      for (let s = 1; s <= per && i * per + s <= m.total; s++) {
+        const pid = `${m.prefix}p${i}-${s % 50}`;
+        const payload = JSON.stringify({ deviceId: `${m.prefix}d${i}-${s % 50}`, seq: s, ts: Date.now(), vitals: { heartRate: 70 + (s % 20), spo2: 97 } });
+        pending.push(
+          c.publishAsync(`wards/w${i % 8}/patients/${pid}/vitals`, payload, { qos: 1 }).then(() => {
+            acked++;
+          }),
+        );
+        if (pending.length % 2000 === 0) await new Promise((r) => setImmediate(r)); // let acks in
+      }
+      await Promise.all(pending);
+    }),
+  );
   const ms = performance.now() - t0;
   await Promise.all(cs.map((c) => c.endAsync()));
   process.send!({ acked, ms });
@@ -68,5 +93,11 @@ async function paced(m: Paced): Promise<void> {
 }
 
 process.on('message', (m: Burst | Paced) => {
-  (m.cmd === 'burst' ? burst(m) : paced(m)).then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
+  (m.cmd === 'burst' ? burst(m) : paced(m)).then(
+    () => process.exit(0),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 });

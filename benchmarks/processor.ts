@@ -9,12 +9,12 @@
  *
  *   npx tsx benchmarks/processor.ts [--readings 300000] [--patients 10000] [--brokers h:p]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Kafka } from 'kafkajs';
 import { createProducer } from '../common/kafka.ts';
 import { startLocalKafka } from '../deploy/local/kafka/local-kafka.ts';
-import { step, type PatientState } from '../processors/engine.ts';
+import { type PatientState, step } from '../processors/engine.ts';
 import { DEFAULT_RULE_FILE, loadRuleFile } from '../processors/rulebook.ts';
 import { localCodec } from '../schemas/codec.ts';
 import type { VitalsReading } from '../schemas/records.ts';
@@ -28,9 +28,22 @@ const codec = localCodec();
 export function reading(i: number, t: number, T0: number): VitalsReading {
   const ep = i % 10 === 0 && t % 600 > 200 && t % 600 < 320;
   return {
-    patientId: `bp${i}`, wardId: `bw${i % 16}`, bed: null, deviceId: `bd${i}`, seq: t + 1, ts: T0 + t * 1000, receivedAt: T0 + t * 1000,
-    heartRate: ep ? 140 : 70 + (t % 11), spo2: 96 + (t % 3), respRate: 14 + (t % 5), systolicBp: 118 + (t % 9), diastolicBp: 76, temperature: 36.7,
-    consciousness: 'A', onOxygen: false, correlationId: `c${i}.${t}`,
+    patientId: `bp${i}`,
+    wardId: `bw${i % 16}`,
+    bed: null,
+    deviceId: `bd${i}`,
+    seq: t + 1,
+    ts: T0 + t * 1000,
+    receivedAt: T0 + t * 1000,
+    heartRate: ep ? 140 : 70 + (t % 11),
+    spo2: 96 + (t % 3),
+    respRate: 14 + (t % 5),
+    systolicBp: 118 + (t % 9),
+    diastolicBp: 76,
+    temperature: 36.7,
+    consciousness: 'A',
+    onOxygen: false,
+    correlationId: `c${i}.${t}`,
   };
 }
 
@@ -45,18 +58,34 @@ export async function load(kafka: Kafka, topic: string, n: number, patients: num
   let batch: { key: string; value: Buffer; partition: number }[] = [];
   for (const r of stream(n, patients, T0)) {
     batch.push({ key: r.patientId, value: codec.encode('vitals', r), partition: partitionForWard(r.wardId, partitions) });
-    if (batch.length === 5000) { await producer.send({ topic, acks: -1, messages: batch }); p.tick(batch.length); batch = []; }
+    if (batch.length === 5000) {
+      await producer.send({ topic, acks: -1, messages: batch });
+      p.tick(batch.length);
+      batch = [];
+    }
   }
-  if (batch.length) { await producer.send({ topic, acks: -1, messages: batch }); p.tick(batch.length); }
+  if (batch.length) {
+    await producer.send({ topic, acks: -1, messages: batch });
+    p.tick(batch.length);
+  }
   p.done();
   await producer.disconnect();
 }
 
-
 function startProcessor(env: Record<string, string>, onLine: (l: string) => void): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/wardstream.ts', 'processor'], { env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/wardstream.ts', 'processor'], {
+    env: { ...process.env, ...env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let buf = '';
-  child.stderr!.on('data', (d: Buffer) => { buf += d.toString(); let i; while ((i = buf.indexOf('\n')) >= 0) { onLine(buf.slice(0, i)); buf = buf.slice(i + 1); } });
+  child.stderr!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      onLine(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
   return child;
 }
 
@@ -67,8 +96,12 @@ export async function benchProcessor(o: { brokers: string; readings: number; pat
   const bufs: Buffer[] = [];
   for (const r of stream(Math.min(o.readings, 200_000), Math.min(o.patients, 2000), T0)) bufs.push(codec.encode('vitals', r));
   const states = new Map<string, PatientState>();
-  let t0 = performance.now();
-  for (const b of bufs) { const r = codec.decode('vitals', b); const res = step(states.get(r.patientId), r, book.forPatient(r.wardId, r.patientId)); states.set(r.patientId, res.state); }
+  const t0 = performance.now();
+  for (const b of bufs) {
+    const r = codec.decode('vitals', b);
+    const res = step(states.get(r.patientId), r, book.forPatient(r.wardId, r.patientId));
+    states.set(r.patientId, res.state);
+  }
   const engineRps = Math.round(bufs.length / ((performance.now() - t0) / 1000));
   console.error(`engine alone: ${engineRps} readings/s`);
 
@@ -90,14 +123,17 @@ export async function benchProcessor(o: { brokers: string; readings: number; pat
   let last = 0;
   for (;;) {
     const c = await bt.committed(groupId);
-    p.tick(c - last); last = c;
+    p.tick(c - last);
+    last = c;
     if (c >= o.readings - o.patients) break; // the newest reading of each patient may wait in the reorder buffer
     await new Promise((r) => setTimeout(r, 100));
   }
   const procSecs = (performance.now() - firstAt) / 1000;
   p.done();
   const processorRps = Math.round((o.readings - o.patients) / procSecs);
-  console.error(`processor: ${processorRps} readings/s (processing start to last commit; commit interval ${process.env.PROCESSOR_COMMIT_INTERVAL_MS ?? 5000} ms)`);
+  console.error(
+    `processor: ${processorRps} readings/s (processing start to last commit; commit interval ${process.env.PROCESSOR_COMMIT_INTERVAL_MS ?? 5000} ms)`,
+  );
 
   // 3. restore after SIGKILL: the changelog now holds every patient's state.
   child.kill('SIGKILL');
@@ -113,14 +149,27 @@ export async function benchProcessor(o: { brokers: string; readings: number; pat
         restoredPatients += j.patients;
         restoreWorkMs += j.ms;
         restoredMs = performance.now() - t1;
-        if (restoredPatients >= o.patients) { c2.kill('SIGTERM'); resolve(); }
+        if (restoredPatients >= o.patients) {
+          c2.kill('SIGTERM');
+          resolve();
+        }
       }
     });
   });
   await restored;
-  console.error(`restore: ${restoredPatients} patients, reading the changelog took ${Math.round(restoreWorkMs)} ms; ${Math.round(restoredMs)} ms from process start (includes the group waiting out the killed member's session)`);
+  console.error(
+    `restore: ${restoredPatients} patients, reading the changelog took ${Math.round(restoreWorkMs)} ms; ${Math.round(restoredMs)} ms from process start (includes the group waiting out the killed member's session)`,
+  );
   await bt.close();
-  return { engineRps, processorRps, readings: o.readings, patients: o.patients, restoredPatients, restoreMs: Math.round(restoreWorkMs), restoreFromStartMs: Math.round(restoredMs) };
+  return {
+    engineRps,
+    processorRps,
+    readings: o.readings,
+    patients: o.patients,
+    restoredPatients,
+    restoreMs: Math.round(restoreWorkMs),
+    restoreFromStartMs: Math.round(restoredMs),
+  };
 }
 
 if (process.argv[1]?.endsWith('processor.ts')) {

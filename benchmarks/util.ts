@@ -28,9 +28,14 @@ export function progress(label: string, total: number): { tick: (n: number) => v
     tick(n: number) {
       count += n;
       const now = performance.now();
-      if (now - last > 200) { last = now; draw(false); }
+      if (now - last > 200) {
+        last = now;
+        draw(false);
+      }
     },
-    done() { draw(true); },
+    done() {
+      draw(true);
+    },
   };
 }
 
@@ -51,16 +56,23 @@ export async function benchTopics(brokers: string, prefix: string, partitions = 
   await admin.connect();
   const topics = await ensureTopics(admin, config);
   return {
-    config, kafka, topics, admin, codec: localCodec(),
+    config,
+    kafka,
+    topics,
+    admin,
+    codec: localCodec(),
     /** Records of `topic` that `groupId` has committed (0 while the group is still forming). */
     async committed(groupId: string, topic: string = topics.vitals): Promise<number> {
       try {
         const offs = await admin.fetchOffsets({ groupId, topics: [topic] });
         return offs[0]!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
-      } catch { return 0; }
+      } catch {
+        return 0;
+      }
     },
     async close(o: { deleteTopics?: readonly string[] | boolean } = { deleteTopics: true }): Promise<void> {
-      if (o.deleteTopics) await admin.deleteTopics({ topics: [...Object.values(topics), ...(Array.isArray(o.deleteTopics) ? o.deleteTopics : [])] }).catch(() => {});
+      if (o.deleteTopics)
+        await admin.deleteTopics({ topics: [...Object.values(topics), ...(Array.isArray(o.deleteTopics) ? o.deleteTopics : [])] }).catch(() => {});
       await admin.disconnect();
     },
   };

@@ -8,12 +8,13 @@
  *
  *   KAFKA_BROKERS=… KAFKA_TOPIC_PREFIX=… WARDSTREAM_JWT_SECRET=… PORT=… npx tsx benchmarks/ws-gateway.ts
  */
-import http from 'node:http';
+
 import { randomUUID } from 'node:crypto';
-import { WebSocketServer, type WebSocket } from 'ws';
+import http from 'node:http';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { loadConfig } from '../common/config.ts';
 import { createKafka } from '../common/kafka.ts';
-import { canSeeWard, verifyToken, type AuthConfig, type Principal } from '../gateway/auth.ts';
+import { type AuthConfig, canSeeWard, type Principal, verifyToken } from '../gateway/auth.ts';
 import { parseClientMessage } from '../gateway/protocol.ts';
 import { localCodec } from '../schemas/codec.ts';
 import { partitionForWard, topicNames } from '../schemas/topics.ts';
@@ -23,14 +24,23 @@ const auth: AuthConfig = { secret: config.jwtSecret, issuer: config.jwtIssuer, a
 const topics = topicNames(config.kafkaTopicPrefix);
 const codec = localCodec();
 const byWard = new Map<string, Set<WebSocket>>();
-const server = http.createServer((_req, res) => { res.writeHead(404); res.end(); });
+const server = http.createServer((_req, res) => {
+  res.writeHead(404);
+  res.end();
+});
 const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024, perMessageDeflate: false });
 
 server.on('upgrade', (req, socket, head) => {
   const url = new URL(req.url ?? '/', 'http://x');
   const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? url.searchParams.get('access_token');
-  if (url.pathname !== '/ws' || !bearer) { socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n'); return; }
-  verifyToken(bearer, auth).then((p) => wss.handleUpgrade(req, socket, head, (ws) => onOpen(ws, p)), () => socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n'));
+  if (url.pathname !== '/ws' || !bearer) {
+    socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
+    return;
+  }
+  verifyToken(bearer, auth).then(
+    (p) => wss.handleUpgrade(req, socket, head, (ws) => onOpen(ws, p)),
+    () => socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n'),
+  );
 });
 
 function onOpen(ws: WebSocket, p: Principal): void {
@@ -38,19 +48,37 @@ function onOpen(ws: WebSocket, p: Principal): void {
   ws.send(JSON.stringify({ type: 'welcome', user: p.sub, role: p.role, wards: p.wards, expiresAt: p.exp }));
   ws.on('message', (raw: Buffer) => {
     const parsed = parseClientMessage(raw.toString('utf8'));
-    if (!parsed.ok) { ws.send(JSON.stringify({ type: 'error', code: parsed.code, message: parsed.message })); return; }
+    if (!parsed.ok) {
+      ws.send(JSON.stringify({ type: 'error', code: parsed.code, message: parsed.message }));
+      return;
+    }
     const m = parsed.msg;
     if (m.type === 'ping') ws.send('{"type":"pong"}');
     else if (m.type === 'subscribe') {
-      if (!canSeeWard(p, m.ward)) { ws.send(JSON.stringify({ type: 'error', code: 'GATEWAY_ERR_FORBIDDEN', message: 'ward' })); return; }
+      if (!canSeeWard(p, m.ward)) {
+        ws.send(JSON.stringify({ type: 'error', code: 'GATEWAY_ERR_FORBIDDEN', message: 'ward' }));
+        return;
+      }
       let s = byWard.get(m.ward);
       if (!s) byWard.set(m.ward, (s = new Set()));
       s.add(ws);
       wards.add(m.ward);
-      ws.send(JSON.stringify({ type: 'subscribed', ward: m.ward, vitals: true, partition: partitionForWard(m.ward, config.kafkaPartitions), resumed: false, resynced: false, head: { vitals: '0', alerts: '0' } }));
+      ws.send(
+        JSON.stringify({
+          type: 'subscribed',
+          ward: m.ward,
+          vitals: true,
+          partition: partitionForWard(m.ward, config.kafkaPartitions),
+          resumed: false,
+          resynced: false,
+          head: { vitals: '0', alerts: '0' },
+        }),
+      );
     }
   });
-  ws.on('close', () => { for (const w of wards) byWard.get(w)?.delete(ws); });
+  ws.on('close', () => {
+    for (const w of wards) byWard.get(w)?.delete(ws);
+  });
 }
 
 const kafka = createKafka(config.kafkaBrokers!, 'ws-gateway');
@@ -65,7 +93,9 @@ await consumer.run({
       if (!msg.value) continue;
       const position = { topic: isAlerts ? 'alerts' : 'vitals', partition: batch.partition, offset: msg.offset };
       const rec = isAlerts ? codec.decode('alert', msg.value) : codec.decode('vitals', msg.value);
-      const json = isAlerts ? JSON.stringify({ type: 'alert', position, alert: { id: (rec as { alertId: string }).alertId, ...rec } }) : JSON.stringify({ type: 'vitals', position, reading: rec });
+      const json = isAlerts
+        ? JSON.stringify({ type: 'alert', position, alert: { id: (rec as { alertId: string }).alertId, ...rec } })
+        : JSON.stringify({ type: 'vitals', position, reading: rec });
       for (const ws of byWard.get(rec.wardId) ?? []) ws.send(json);
     }
   },

@@ -3,10 +3,11 @@
  * deploy/local): the local Kafka of `wardstream start`, with Java and Maven provisioned first, and
  * the embedded PostgreSQL.
  */
-import { startLocalKafka } from '../deploy/local/kafka/local-kafka.ts';
-import { kafkaNeeds, provision } from '../deploy/local/provision.ts';
+
 import type { KafkaLauncher } from '../common/runtime.ts';
+import { startLocalKafka } from '../deploy/local/kafka/local-kafka.ts';
 import { startLocalPostgres } from '../deploy/local/postgres.ts';
+import { kafkaNeeds, provision } from '../deploy/local/provision.ts';
 import type { PostgresLauncher } from '../history/db.ts';
 
 export const launchLocalKafka: KafkaLauncher = async ({ port, log }) => {

@@ -1,4 +1,5 @@
 #!/usr/bin/env -S npx tsx
+import { createLogger } from '../common/log.ts';
 /**
  * The `wardstream` command (`wardstream --help`; `wardstream <command> --help` for a command's
  * options). Built to dist/bin/wardstream.js (`npm run build`); from source, tsx runs it.
@@ -6,7 +7,6 @@
 import { EXIT_FAILURE, formatFailure, run } from './cli.ts';
 import { processContext } from './context.ts';
 import { shuttingDown } from './shutdown.ts';
-import { createLogger } from '../common/log.ts';
 
 // What escapes a running command (a component failing after start) ends the same way as a
 // failed command: one line, exit status 2. Except while the process is stopping on a signal:

@@ -5,17 +5,17 @@
  * delivery guarantee).
  */
 import type { Kafka } from 'kafkajs';
-import { startAssignmentView, type AssignmentView } from '../common/assignments.ts';
+import { type AssignmentView, startAssignmentView } from '../common/assignments.ts';
 import type { Config } from '../common/config.ts';
 import { createProducer } from '../common/kafka.ts';
 import type { Logger } from '../common/log.ts';
 import type { prom } from '../common/metrics.ts';
 import type { Codec } from '../schemas/codec.ts';
 import type { Topics } from '../schemas/topics.ts';
-import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.ts';
+import { type EmbeddedBroker, startEmbeddedBroker } from './embedded-broker.ts';
 import { Ingestor } from './ingest.ts';
 import { bridgeMetrics } from './metrics.ts';
-import { startSubscriber, type Subscriber } from './mqtt-subscriber.ts';
+import { type Subscriber, startSubscriber } from './mqtt-subscriber.ts';
 
 export const DEVICE_TOPICS = ['patients/+/vitals', 'wards/+/patients/+/vitals'] as const;
 
@@ -29,7 +29,13 @@ export interface Bridge {
 }
 
 export async function startBridge(o: {
-  config: Config; kafka: Kafka; codec: Codec; topics: Topics; log: Logger; registry?: prom.Registry; clientId?: string;
+  config: Config;
+  kafka: Kafka;
+  codec: Codec;
+  topics: Topics;
+  log: Logger;
+  registry?: prom.Registry;
+  clientId?: string;
 }): Promise<Bridge> {
   const { config, log } = o;
   const producer = createProducer(o.kafka);
@@ -37,18 +43,26 @@ export async function startBridge(o: {
   const assignments = await startAssignmentView(o.kafka, o.topics.assignments, o.codec, log);
   await assignments.ready;
   const ingestor = new Ingestor({
-    producer, codec: o.codec, topics: o.topics, partitions: config.kafkaPartitions,
-    maxPayloadBytes: config.maxPayloadBytes, maxFutureSkewMs: config.maxFutureSkewMs,
-    lookupWard: (id) => assignments.get(id), log,
+    producer,
+    codec: o.codec,
+    topics: o.topics,
+    partitions: config.kafkaPartitions,
+    maxPayloadBytes: config.maxPayloadBytes,
+    maxFutureSkewMs: config.maxFutureSkewMs,
+    lookupWard: (id) => assignments.get(id),
+    log,
     metrics: o.registry ? bridgeMetrics(o.registry) : undefined,
   });
   let broker: EmbeddedBroker | null = null;
   let sub: Subscriber | null = null;
   if (config.mqttUrl) {
     sub = startSubscriber({
-      url: config.mqttUrl, clientId: o.clientId ?? `wardstream-bridge-${config.kafkaTopicPrefix || 'default'}`,
-      topics: DEVICE_TOPICS, protocolVersion: config.mqttProtocolVersion,
-      onMessage: (t, p) => ingestor.ingest(t, p), log,
+      url: config.mqttUrl,
+      clientId: o.clientId ?? `wardstream-bridge-${config.kafkaTopicPrefix || 'default'}`,
+      topics: DEVICE_TOPICS,
+      protocolVersion: config.mqttProtocolVersion,
+      onMessage: (t, p) => ingestor.ingest(t, p),
+      log,
     });
     await sub.ready;
   } else {

@@ -8,8 +8,9 @@
  * aedes dispatches all packets of one socket read concurrently (lib/client.js `enqueue`), so a
  * device's pipelined publishes share one Kafka batch instead of one round trip each.
  */
-import { Aedes } from 'aedes';
+
 import net from 'node:net';
+import { Aedes } from 'aedes';
 import type { Logger } from '../common/log.ts';
 import type { Ingestor } from './ingest.ts';
 

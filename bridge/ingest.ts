@@ -21,8 +21,8 @@ import { sendChunked } from '../common/kafka.ts';
 import type { Logger } from '../common/log.ts';
 import type { Codec } from '../schemas/codec.ts';
 import { partitionForWard, type Topics } from '../schemas/topics.ts';
-import { parseDeviceMessage, type ParseContext } from './payload.ts';
 import type { BridgeMetrics } from './metrics.ts';
+import { type ParseContext, parseDeviceMessage } from './payload.ts';
 
 export interface IngestOptions {
   readonly producer: Producer;
@@ -65,7 +65,11 @@ export class Ingestor {
     const now = this.now();
     const correlationId = randomUUID();
     const r = parseDeviceMessage(mqttTopic, payload, {
-      now, maxPayloadBytes: this.o.maxPayloadBytes, maxFutureSkewMs: this.o.maxFutureSkewMs, lookupWard: this.o.lookupWard, correlationId,
+      now,
+      maxPayloadBytes: this.o.maxPayloadBytes,
+      maxFutureSkewMs: this.o.maxFutureSkewMs,
+      lookupWard: this.o.lookupWard,
+      correlationId,
     });
     let topic: string;
     let message: Message;
@@ -94,7 +98,10 @@ export class Ingestor {
     }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ topic, message, resolve, reject, receivedAt: now });
-      if (!this.flushing) { this.flushing = true; setImmediate(() => void this.flushLoop()); }
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flushLoop());
+      }
     });
   }
 
@@ -110,7 +117,10 @@ export class Ingestor {
       }
       const t0 = performance.now();
       try {
-        await sendChunked(this.o.producer, [...byTopic].map(([topic, messages]) => ({ topic, messages })));
+        await sendChunked(
+          this.o.producer,
+          [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        );
         const t1 = this.now();
         this.o.metrics?.kafkaSend.observe((performance.now() - t0) / 1000);
         this.o.metrics?.batchSize.observe(batch.length);

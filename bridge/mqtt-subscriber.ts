@@ -17,9 +17,10 @@
  * For MQTT 5, Receive Maximum 65535 lets the broker keep many messages in flight; on 3.1.1,
  * the broker's own in-flight limit applies (Mosquitto: max_inflight_messages, see docs).
  */
-import mqttPacket from 'mqtt-packet';
+
 import net from 'node:net';
 import tls from 'node:tls';
+import mqttPacket from 'mqtt-packet';
 import type { Logger } from '../common/log.ts';
 
 export interface SubscriberOptions {
@@ -51,7 +52,9 @@ export function startSubscriber(o: SubscriberOptions): Subscriber {
   let backoff = 100;
   let pingTimer: NodeJS.Timeout | null = null;
   let resolveReady!: () => void;
-  const ready = new Promise<void>((r) => { resolveReady = r; });
+  const ready = new Promise<void>((r) => {
+    resolveReady = r;
+  });
   const opts = { protocolVersion: o.protocolVersion };
 
   const connect = () => {
@@ -61,10 +64,16 @@ export function startSubscriber(o: SubscriberOptions): Subscriber {
     s.setNoDelay(true);
     const parser = mqttPacket.parser(opts);
     // One connection generation: acks from a previous, dropped socket must not be written here.
-    const send = (packet: mqttPacket.Packet) => { if (socket === s && !s.destroyed) s.write(mqttPacket.generate(packet, opts)); };
+    const send = (packet: mqttPacket.Packet) => {
+      if (socket === s && !s.destroyed) s.write(mqttPacket.generate(packet, opts));
+    };
     s.on(secure ? 'secureConnect' : 'connect', () => {
       send({
-        cmd: 'connect', protocolId: 'MQTT', protocolVersion: o.protocolVersion, clientId: o.clientId, keepalive,
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: o.protocolVersion,
+        clientId: o.clientId,
+        keepalive,
         clean: false,
         username: u.username ? decodeURIComponent(u.username) : undefined,
         password: u.password ? Buffer.from(decodeURIComponent(u.password)) : undefined,
@@ -75,7 +84,11 @@ export function startSubscriber(o: SubscriberOptions): Subscriber {
       switch (p.cmd) {
         case 'connack': {
           const code = (p as mqttPacket.IConnackPacket).returnCode ?? (p as mqttPacket.IConnackPacket).reasonCode ?? 0;
-          if (code !== 0) { o.log.error('MQTT broker refused the bridge', { code }); s.destroy(); return; }
+          if (code !== 0) {
+            o.log.error('MQTT broker refused the bridge', { code });
+            s.destroy();
+            return;
+          }
           isConnected = true;
           backoff = 100;
           o.log.info('bridge subscribed to external MQTT broker', { host: u.hostname, port, sessionPresent: (p as mqttPacket.IConnackPacket).sessionPresent });
@@ -93,9 +106,13 @@ export function startSubscriber(o: SubscriberOptions): Subscriber {
           const pub = p as mqttPacket.IPublishPacket;
           const payload = Buffer.isBuffer(pub.payload) ? pub.payload : Buffer.from(pub.payload);
           o.onMessage(pub.topic, payload).then(
-            () => { if (pub.qos === 1) send({ cmd: 'puback', messageId: pub.messageId } as mqttPacket.IPubackPacket); },
+            () => {
+              if (pub.qos === 1) send({ cmd: 'puback', messageId: pub.messageId } as mqttPacket.IPubackPacket);
+            },
             // Not durable: no PUBACK, and drop the connection so the broker redelivers.
-            () => { if (socket === s) s.destroy(); },
+            () => {
+              if (socket === s) s.destroy();
+            },
           );
           if (pub.qos === 2) send({ cmd: 'pubrec', messageId: pub.messageId } as mqttPacket.IPubrecPacket); // not subscribed at QoS 2; answered for protocol safety
           break;
@@ -110,7 +127,10 @@ export function startSubscriber(o: SubscriberOptions): Subscriber {
           break;
       }
     });
-    parser.on('error', (err: Error) => { o.log.error('MQTT protocol error', { err }); s.destroy(); });
+    parser.on('error', (err: Error) => {
+      o.log.error('MQTT protocol error', { err });
+      s.destroy();
+    });
     s.on('data', (buf: Buffer) => parser.parse(buf));
     s.on('error', (err) => o.log.warn('MQTT connection error', { err }));
     s.on('close', () => {
@@ -133,7 +153,13 @@ export function startSubscriber(o: SubscriberOptions): Subscriber {
       const s = socket;
       if (s && !s.destroyed) {
         s.end(mqttPacket.generate({ cmd: 'disconnect' } as mqttPacket.IDisconnectPacket, opts));
-        await new Promise<void>((r) => { s.once('close', () => r()); setTimeout(() => { s.destroy(); r(); }, 1000); });
+        await new Promise<void>((r) => {
+          s.once('close', () => r());
+          setTimeout(() => {
+            s.destroy();
+            r();
+          }, 1000);
+        });
       }
     },
   };

@@ -10,7 +10,7 @@
  *                    "consciousness": "A"|"C"|"V"|"P"|"U", "onOxygen": true|false}
  */
 import type { ErrorCode } from '../common/errors.ts';
-import { ID_PATTERN, VITAL_NAMES, UNASSIGNED_WARD, type Acvpu, type VitalName, type VitalsReading } from '../schemas/records.ts';
+import { type Acvpu, ID_PATTERN, UNASSIGNED_WARD, VITAL_NAMES, type VitalName, type VitalsReading } from '../schemas/records.ts';
 
 /**
  * Physiological plausibility: values outside these closed ranges cannot come from a living
@@ -27,7 +27,10 @@ export const PLAUSIBLE: Readonly<Record<VitalName, readonly [number, number]>> =
 
 const ACVPU = new Set(['A', 'C', 'V', 'P', 'U']);
 
-export interface Route { readonly patientId: string; readonly wardId: string | null }
+export interface Route {
+  readonly patientId: string;
+  readonly wardId: string | null;
+}
 
 export type ParseResult =
   | { readonly ok: true; readonly reading: VitalsReading }
@@ -74,15 +77,19 @@ export function parseDeviceMessage(topic: string, payload: Buffer, ctx: ParseCon
   } catch (e) {
     return fail('BRIDGE_ERR_NOT_JSON', (e as Error).message, pid);
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return fail('BRIDGE_ERR_NOT_OBJECT', `got ${Array.isArray(body) ? 'array' : typeof body}`, pid);
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return fail('BRIDGE_ERR_NOT_OBJECT', `got ${Array.isArray(body) ? 'array' : typeof body}`, pid);
   const b = body as Record<string, unknown>;
 
-  for (const f of ['deviceId', 'seq', 'ts', 'vitals'] as const) if (b[f] === undefined || b[f] === null) return fail('BRIDGE_ERR_MISSING_FIELD', `"${f}" is required`, pid);
-  if (typeof b.deviceId !== 'string' || !ID_PATTERN.test(b.deviceId)) return fail('BRIDGE_ERR_BAD_FIELD', '"deviceId" must be 1-64 characters of [A-Za-z0-9._:-]', pid);
+  for (const f of ['deviceId', 'seq', 'ts', 'vitals'] as const)
+    if (b[f] === undefined || b[f] === null) return fail('BRIDGE_ERR_MISSING_FIELD', `"${f}" is required`, pid);
+  if (typeof b.deviceId !== 'string' || !ID_PATTERN.test(b.deviceId))
+    return fail('BRIDGE_ERR_BAD_FIELD', '"deviceId" must be 1-64 characters of [A-Za-z0-9._:-]', pid);
   if (typeof b.seq !== 'number' || !Number.isSafeInteger(b.seq) || b.seq < 0) return fail('BRIDGE_ERR_BAD_FIELD', '"seq" must be a non-negative integer', pid);
   const ts = parseTs(b.ts);
   if (ts === null) return fail('BRIDGE_ERR_BAD_FIELD', '"ts" must be epoch milliseconds or an ISO-8601 date-time', pid);
-  if (ts - ctx.now > ctx.maxFutureSkewMs) return fail('BRIDGE_ERR_FUTURE_TS', `ts is ${Math.round((ts - ctx.now) / 1000)} s ahead of the bridge clock (limit ${ctx.maxFutureSkewMs / 1000} s)`, pid);
+  if (ts - ctx.now > ctx.maxFutureSkewMs)
+    return fail('BRIDGE_ERR_FUTURE_TS', `ts is ${Math.round((ts - ctx.now) / 1000)} s ahead of the bridge clock (limit ${ctx.maxFutureSkewMs / 1000} s)`, pid);
   if (typeof b.vitals !== 'object' || b.vitals === null || Array.isArray(b.vitals)) return fail('BRIDGE_ERR_BAD_FIELD', '"vitals" must be an object', pid);
   const v = b.vitals as Record<string, unknown>;
   const values: Partial<Record<VitalName, number>> = {};
@@ -96,10 +103,12 @@ export function parseDeviceMessage(topic: string, payload: Buffer, ctx: ParseCon
     values[name] = x;
     count++;
   }
-  for (const k of Object.keys(v)) if (!(VITAL_NAMES as readonly string[]).includes(k)) return fail('BRIDGE_ERR_BAD_FIELD', `unknown vital "${k.slice(0, 40)}"`, pid);
+  for (const k of Object.keys(v))
+    if (!(VITAL_NAMES as readonly string[]).includes(k)) return fail('BRIDGE_ERR_BAD_FIELD', `unknown vital "${k.slice(0, 40)}"`, pid);
   let consciousness: Acvpu | null = null;
   if (b.consciousness !== undefined && b.consciousness !== null) {
-    if (typeof b.consciousness !== 'string' || !ACVPU.has(b.consciousness)) return fail('BRIDGE_ERR_BAD_FIELD', '"consciousness" must be one of A, C, V, P, U', pid);
+    if (typeof b.consciousness !== 'string' || !ACVPU.has(b.consciousness))
+      return fail('BRIDGE_ERR_BAD_FIELD', '"consciousness" must be one of A, C, V, P, U', pid);
     consciousness = b.consciousness as Acvpu;
     count++;
   }
@@ -115,10 +124,22 @@ export function parseDeviceMessage(topic: string, payload: Buffer, ctx: ParseCon
   return {
     ok: true,
     reading: {
-      patientId: pid, wardId, bed, deviceId: b.deviceId, seq: b.seq, ts, receivedAt: ctx.now,
-      heartRate: values.heartRate ?? null, spo2: values.spo2 ?? null, respRate: values.respRate ?? null,
-      systolicBp: values.systolicBp ?? null, diastolicBp: values.diastolicBp ?? null, temperature: values.temperature ?? null,
-      consciousness, onOxygen, correlationId: ctx.correlationId,
+      patientId: pid,
+      wardId,
+      bed,
+      deviceId: b.deviceId,
+      seq: b.seq,
+      ts,
+      receivedAt: ctx.now,
+      heartRate: values.heartRate ?? null,
+      spo2: values.spo2 ?? null,
+      respRate: values.respRate ?? null,
+      systolicBp: values.systolicBp ?? null,
+      diastolicBp: values.diastolicBp ?? null,
+      temperature: values.temperature ?? null,
+      consciousness,
+      onOxygen,
+      correlationId: ctx.correlationId,
     },
   };
 }

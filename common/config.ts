@@ -166,22 +166,51 @@ const schema = {
 } as const;
 
 const ENV_NAMES: Record<keyof Config, string> = {
-  kafkaBrokers: 'KAFKA_BROKERS', kafkaPort: 'KAFKA_PORT', kafkaTopicPrefix: 'KAFKA_TOPIC_PREFIX', kafkaPartitions: 'KAFKA_PARTITIONS',
-  mqttUrl: 'MQTT_URL', mqttHost: 'MQTT_HOST', mqttPort: 'MQTT_PORT', mqttProtocolVersion: 'MQTT_PROTOCOL_VERSION',
-  host: 'HOST', port: 'PORT', jwtSecret: 'WARDSTREAM_JWT_SECRET', jwtPublicKeyFile: 'WARDSTREAM_JWT_PUBLIC_KEY_FILE', jwtAlg: 'WARDSTREAM_JWT_ALG',
-  jwksFile: 'WARDSTREAM_JWKS_FILE', tlsCertFile: 'TLS_CERT_FILE', tlsKeyFile: 'TLS_KEY_FILE', jwtIssuer: 'JWT_ISSUER', jwtAudience: 'JWT_AUDIENCE',
-  allowedOrigins: 'ALLOWED_ORIGINS', schemaRegistryUrl: 'SCHEMA_REGISTRY_URL', maxPayloadBytes: 'MAX_PAYLOAD_BYTES', maxFutureSkewMs: 'MAX_FUTURE_SKEW_MS',
-  rulesFile: 'WARDSTREAM_RULES', processorCommitIntervalMs: 'PROCESSOR_COMMIT_INTERVAL_MS', processorSessionTimeoutMs: 'PROCESSOR_SESSION_TIMEOUT_MS', metricsPort: 'METRICS_PORT',
-  resumeWindowMs: 'RESUME_WINDOW_MS', resumeBufferPerPartition: 'RESUME_BUFFER_PER_PARTITION',
-  databaseUrl: 'DATABASE_URL', pgDataDir: 'PG_DATA_DIR', vitalsRetentionDays: 'VITALS_RETENTION_DAYS', partitionsAheadDays: 'PARTITIONS_AHEAD_DAYS',
-  auditKey: 'WARDSTREAM_AUDIT_KEY', auditKeyId: 'WARDSTREAM_AUDIT_KEY_ID',
+  kafkaBrokers: 'KAFKA_BROKERS',
+  kafkaPort: 'KAFKA_PORT',
+  kafkaTopicPrefix: 'KAFKA_TOPIC_PREFIX',
+  kafkaPartitions: 'KAFKA_PARTITIONS',
+  mqttUrl: 'MQTT_URL',
+  mqttHost: 'MQTT_HOST',
+  mqttPort: 'MQTT_PORT',
+  mqttProtocolVersion: 'MQTT_PROTOCOL_VERSION',
+  host: 'HOST',
+  port: 'PORT',
+  jwtSecret: 'WARDSTREAM_JWT_SECRET',
+  jwtPublicKeyFile: 'WARDSTREAM_JWT_PUBLIC_KEY_FILE',
+  jwtAlg: 'WARDSTREAM_JWT_ALG',
+  jwksFile: 'WARDSTREAM_JWKS_FILE',
+  tlsCertFile: 'TLS_CERT_FILE',
+  tlsKeyFile: 'TLS_KEY_FILE',
+  jwtIssuer: 'JWT_ISSUER',
+  jwtAudience: 'JWT_AUDIENCE',
+  allowedOrigins: 'ALLOWED_ORIGINS',
+  schemaRegistryUrl: 'SCHEMA_REGISTRY_URL',
+  maxPayloadBytes: 'MAX_PAYLOAD_BYTES',
+  maxFutureSkewMs: 'MAX_FUTURE_SKEW_MS',
+  rulesFile: 'WARDSTREAM_RULES',
+  processorCommitIntervalMs: 'PROCESSOR_COMMIT_INTERVAL_MS',
+  processorSessionTimeoutMs: 'PROCESSOR_SESSION_TIMEOUT_MS',
+  metricsPort: 'METRICS_PORT',
+  resumeWindowMs: 'RESUME_WINDOW_MS',
+  resumeBufferPerPartition: 'RESUME_BUFFER_PER_PARTITION',
+  databaseUrl: 'DATABASE_URL',
+  pgDataDir: 'PG_DATA_DIR',
+  vitalsRetentionDays: 'VITALS_RETENTION_DAYS',
+  partitionsAheadDays: 'PARTITIONS_AHEAD_DAYS',
+  auditKey: 'WARDSTREAM_AUDIT_KEY',
+  auditKeyId: 'WARDSTREAM_AUDIT_KEY_ID',
 };
 
 const validate = new Ajv({ allErrors: true }).compile(schema);
 
 function fromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof Config, unknown>> {
   const out: Partial<Record<keyof Config, unknown>> = {};
-  const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (v: string) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   const num = (v: string) => (/^-?\d+$/.test(v.trim()) ? Number(v) : v);
   for (const [key, name] of Object.entries(ENV_NAMES) as [keyof Config, string][]) {
     const v = env[name];
@@ -198,14 +227,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (!validate(merged)) {
     const msgs = (validate.errors ?? []).map((e) => {
       const key = e.instancePath.split('/')[1] as keyof Config | undefined;
-      const where = key ? `${ENV_NAMES[key] ?? key}` : e.params && 'additionalProperty' in e.params ? `unknown option "${String(e.params.additionalProperty)}"` : 'config';
+      const where = key
+        ? `${ENV_NAMES[key] ?? key}`
+        : e.params && 'additionalProperty' in e.params
+          ? `unknown option "${String(e.params.additionalProperty)}"`
+          : 'config';
       return `${where} ${e.message ?? 'is invalid'}`;
     });
     throw new WardstreamError('CONFIG_ERR_INVALID', [...new Set(msgs)].join('; '));
   }
   const c = merged as Config;
   const keyKinds = [c.jwtSecret, c.jwtPublicKeyFile, c.jwksFile].filter((x) => x !== null).length;
-  if (keyKinds > 1) throw new WardstreamError('CONFIG_ERR_INVALID', 'set only one of WARDSTREAM_JWT_SECRET, WARDSTREAM_JWT_PUBLIC_KEY_FILE, WARDSTREAM_JWKS_FILE (mixing symmetric and asymmetric keys invites algorithm confusion)');
-  if ((c.tlsCertFile === null) !== (c.tlsKeyFile === null)) throw new WardstreamError('CONFIG_ERR_INVALID', 'TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  if (keyKinds > 1)
+    throw new WardstreamError(
+      'CONFIG_ERR_INVALID',
+      'set only one of WARDSTREAM_JWT_SECRET, WARDSTREAM_JWT_PUBLIC_KEY_FILE, WARDSTREAM_JWKS_FILE (mixing symmetric and asymmetric keys invites algorithm confusion)',
+    );
+  if ((c.tlsCertFile === null) !== (c.tlsKeyFile === null))
+    throw new WardstreamError('CONFIG_ERR_INVALID', 'TLS_CERT_FILE and TLS_KEY_FILE must be set together');
   return Object.freeze(c);
 }

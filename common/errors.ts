@@ -30,7 +30,7 @@ export const ERRORS = {
   HISTORY_ERR_DECODE: { retriable: false, message: 'a history row could not be decoded' },
   // history: the sink's writes (history/sink/failures.ts maps PostgreSQL's SQLSTATEs to these), queries, replay
   HISTORY_ERR_DB_UNAVAILABLE: { retriable: true, message: 'PostgreSQL is unavailable for now' },
-  HISTORY_ERR_DB_SETUP: { retriable: true, message: 'PostgreSQL refuses the sink\'s statements (missing table or privilege); waiting for an operator' },
+  HISTORY_ERR_DB_SETUP: { retriable: true, message: "PostgreSQL refuses the sink's statements (missing table or privilege); waiting for an operator" },
   HISTORY_ERR_ROW_REFUSED: { retriable: false, message: 'PostgreSQL refused the row' },
   HISTORY_ERR_WRITE_FAILED: { retriable: false, message: 'a history write failed' },
   HISTORY_ERR_BAD_QUERY: { retriable: false, message: 'invalid history query' },
@@ -83,7 +83,14 @@ export class WardstreamError extends Error {
  * the next attempt. Any other system error (EACCES, ENOENT, EADDRINUSE, …) is not retriable.
  */
 export const TRANSIENT_SYSTEM_ERRORS: ReadonlySet<string> = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
 ]);
 
 /** Node's http client reports a connection reset as a plain Error with this message (and, usually, code ECONNRESET). */

@@ -9,13 +9,13 @@
  * by (deviceId, seq) and by alert eventId.
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, Partitioners, type Admin, type ITopicConfig, type KafkaMessage, type Message, type Producer, type logCreator } from 'kafkajs';
+import { type Admin, type ITopicConfig, Kafka, type KafkaMessage, type logCreator, logLevel, type Message, Partitioners, type Producer } from 'kafkajs';
+import { type Topics, topicNames } from '../schemas/topics.ts';
+import type { Config } from './config.ts';
 import { isRetriable, WardstreamError } from './errors.ts';
 import { createLogger } from './log.ts';
-import type { Config } from './config.ts';
-import { topicNames, type Topics } from '../schemas/topics.ts';
 
-export type { Producer, Consumer, EachBatchPayload, Admin, Message } from 'kafkajs';
+export type { Admin, Consumer, EachBatchPayload, Message, Producer } from 'kafkajs';
 
 /**
  * kafkajs logs through our JSON logger. Its ERROR entries are mostly conditions it retries
@@ -52,14 +52,22 @@ export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1, idempotent: false, createPartitioner: Partitioners.DefaultPartitioner });
 }
 
-export interface TopicPlan { readonly topic: string; readonly numPartitions: number; readonly configEntries: { name: string; value: string }[] }
+export interface TopicPlan {
+  readonly topic: string;
+  readonly numPartitions: number;
+  readonly configEntries: { name: string; value: string }[];
+}
 
 /**
  * Topics are created by the application, never auto-created: explicit partition counts, and
  * compaction where the topic holds latest state (assignments, processor state).
  */
 export function topicPlan(topics: Topics, partitions: number): TopicPlan[] {
-  const compact = [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.cleanable.dirty.ratio', value: '0.1' }, { name: 'segment.ms', value: '600000' }];
+  const compact = [
+    { name: 'cleanup.policy', value: 'compact' },
+    { name: 'min.cleanable.dirty.ratio', value: '0.1' },
+    { name: 'segment.ms', value: '600000' },
+  ];
   const week = [{ name: 'retention.ms', value: String(7 * 24 * 3600 * 1000) }];
   return [
     { topic: topics.vitals, numPartitions: partitions, configEntries: week },
@@ -95,7 +103,8 @@ export async function ensureTopics(admin: Admin, cfg: Pick<Config, 'kafkaTopicPr
   for (const t of missing) {
     await whenReady(async () => {
       const offs = await admin.fetchTopicOffsets(t.topic);
-      if (offs.length !== t.numPartitions) throw new WardstreamError('KAFKA_ERR_NOT_READY', `${t.topic}: ${offs.length} of ${t.numPartitions} partitions served`);
+      if (offs.length !== t.numPartitions)
+        throw new WardstreamError('KAFKA_ERR_NOT_READY', `${t.topic}: ${offs.length} of ${t.numPartitions} partitions served`);
     });
   }
   const present = plan.filter((p) => existing.has(p.topic));
@@ -210,7 +219,9 @@ export interface TopicReader {
  *   await view.stop();
  */
 export async function readTopic(
-  kafka: Kafka, topic: string, o: ReadTopicOptions,
+  kafka: Kafka,
+  topic: string,
+  o: ReadTopicOptions,
   onBatch: (partition: number, records: readonly TopicRecord[]) => void | Promise<void>,
 ): Promise<TopicReader> {
   const until = o.until ?? 'end';
@@ -218,26 +229,38 @@ export async function readTopic(
   const range = await offsetRange(kafka, topic, o.fromTs, until, o.partitions);
   let records = 0;
   let pending = 0;
-  for (const r of range.values()) if (r.end > r.start) pending++; else r.caughtUp = true;
+  for (const r of range.values())
+    if (r.end > r.start) pending++;
+    else r.caughtUp = true;
   if (bounded) for (const [p, r] of range) if (r.caughtUp) range.delete(p);
   if (bounded && pending === 0) return { caughtUp: Promise.resolve(), records: () => 0, stop: async () => {} };
 
   const groupId = `${o.group ?? 'wardstream-reader'}-${randomUUID()}`;
   const consumer = kafka.consumer({
-    groupId, maxWaitTimeInMs: o.maxWaitTimeInMs ?? 100, maxBytes: 50 << 20, ...(o.maxBytesPerPartition ? { maxBytesPerPartition: o.maxBytesPerPartition } : {}),
+    groupId,
+    maxWaitTimeInMs: o.maxWaitTimeInMs ?? 100,
+    maxBytes: 50 << 20,
+    ...(o.maxBytesPerPartition ? { maxBytesPerPartition: o.maxBytesPerPartition } : {}),
   });
   let stopped: Promise<void> | null = null;
   const stop = () => {
     stopped ??= (async () => {
       await consumer.disconnect();
       const admin = kafka.admin();
-      await admin.connect().then(() => admin.deleteGroups([groupId])).catch(() => {}).finally(() => admin.disconnect());
+      await admin
+        .connect()
+        .then(() => admin.deleteGroups([groupId]))
+        .catch(() => {})
+        .finally(() => admin.disconnect());
     })();
     return stopped;
   };
   let markCaughtUp!: () => void;
   let failed!: (e: unknown) => void;
-  const reached = new Promise<void>((resolve, reject) => { markCaughtUp = resolve; failed = reject; });
+  const reached = new Promise<void>((resolve, reject) => {
+    markCaughtUp = resolve;
+    failed = reject;
+  });
   if (pending === 0) markCaughtUp();
   try {
     await consumer.connect();
@@ -271,11 +294,19 @@ export async function readTopic(
   return { caughtUp: bounded ? reached.then(stop) : reached, records: () => records, stop };
 }
 
-interface PartitionRange { readonly start: bigint; readonly end: bigint; caughtUp: boolean }
+interface PartitionRange {
+  readonly start: bigint;
+  readonly end: bigint;
+  caughtUp: boolean;
+}
 
 /** Start and end offset per selected partition, from the admin API (retrying while Kafka is not ready). */
 async function offsetRange(
-  kafka: Kafka, topic: string, fromTs: number | undefined, until: NonNullable<ReadTopicOptions['until']>, partitions: ReadonlySet<number> | undefined,
+  kafka: Kafka,
+  topic: string,
+  fromTs: number | undefined,
+  until: NonNullable<ReadTopicOptions['until']>,
+  partitions: ReadonlySet<number> | undefined,
 ): Promise<Map<number, PartitionRange>> {
   const admin = kafka.admin();
   await admin.connect();
@@ -336,12 +367,23 @@ export async function readToEnd(kafka: Kafka, topic: string, partitions?: Readon
  * callers widen it by their allowed lateness and filter on the decoded times.
  */
 export async function readRange(
-  kafka: Kafka, topic: string, o: { fromTs: number; toTs?: number; partitions?: ReadonlySet<number> },
+  kafka: Kafka,
+  topic: string,
+  o: { fromTs: number; toTs?: number; partitions?: ReadonlySet<number> },
   onBatch: (partition: number, messages: readonly { offset: string; value: Buffer | null }[]) => void | Promise<void>,
 ): Promise<{ records: number }> {
-  const reader = await readTopic(kafka, topic, {
-    partitions: o.partitions, fromTs: o.fromTs, until: o.toTs === undefined ? 'end' : { ts: o.toTs }, group: 'wardstream-range', maxBytesPerPartition: 16 << 20,
-  }, onBatch);
+  const reader = await readTopic(
+    kafka,
+    topic,
+    {
+      partitions: o.partitions,
+      fromTs: o.fromTs,
+      until: o.toTs === undefined ? 'end' : { ts: o.toTs },
+      group: 'wardstream-range',
+      maxBytesPerPartition: 16 << 20,
+    },
+    onBatch,
+  );
   await reader.caughtUp;
   return { records: reader.records() };
 }

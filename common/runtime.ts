@@ -5,7 +5,7 @@
  * is started: bin/ passes the development launcher (deploy/local) to `wardstream start` only.
  */
 import type { Kafka } from 'kafkajs';
-import { createCodec, type Codec } from '../schemas/codec.ts';
+import { type Codec, createCodec } from '../schemas/codec.ts';
 import type { Topics } from '../schemas/topics.ts';
 import type { Config } from './config.ts';
 import { WardstreamError } from './errors.ts';

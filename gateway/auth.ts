@@ -8,7 +8,7 @@
  *  - claims are validated for shape: `role` one of ROLES, `wards` a list of ward ids or ["*"].
  * Tokens are never logged.
  */
-import { createLocalJWKSet, errors as joseErrors, importSPKI, jwtVerify, SignJWT, type JSONWebKeySet, type JWTVerifyGetKey, type KeyObject } from 'jose';
+import { createLocalJWKSet, importSPKI, type JSONWebKeySet, type JWTVerifyGetKey, errors as joseErrors, jwtVerify, type KeyObject, SignJWT } from 'jose';
 import { WardstreamError } from '../common/errors.ts';
 import { isId } from '../schemas/records.ts';
 
@@ -40,22 +40,39 @@ function key(secret: string): Uint8Array {
   return new TextEncoder().encode(secret);
 }
 
-interface Verifier { readonly algorithms: string[]; readonly key: Uint8Array | KeyObject | CryptoKey | JWTVerifyGetKey }
+interface Verifier {
+  readonly algorithms: string[];
+  readonly key: Uint8Array | KeyObject | CryptoKey | JWTVerifyGetKey;
+}
 const verifiers = new WeakMap<AuthConfig, Promise<Verifier>>();
 
 function verifierOf(cfg: AuthConfig): Promise<Verifier> {
   let v = verifiers.get(cfg);
   if (!v) {
     const kinds = [cfg.secret, cfg.publicKey, cfg.jwks].filter((x) => x !== undefined && x !== null).length;
-    if (kinds !== 1) v = Promise.reject(new WardstreamError('CONFIG_ERR_INVALID', 'configure exactly one token key: WARDSTREAM_JWT_SECRET, WARDSTREAM_JWT_PUBLIC_KEY_FILE or WARDSTREAM_JWKS_FILE'));
+    if (kinds !== 1)
+      v = Promise.reject(
+        new WardstreamError(
+          'CONFIG_ERR_INVALID',
+          'configure exactly one token key: WARDSTREAM_JWT_SECRET, WARDSTREAM_JWT_PUBLIC_KEY_FILE or WARDSTREAM_JWKS_FILE',
+        ),
+      );
     else if (cfg.secret) v = Promise.resolve({ algorithms: ['HS256'], key: key(cfg.secret) });
     else if (cfg.publicKey) {
       const { pem, alg } = cfg.publicKey;
-      v = importSPKI(pem, alg).then((k) => ({ algorithms: [alg], key: k }), (e: unknown) => { throw new WardstreamError('CONFIG_ERR_INVALID', `WARDSTREAM_JWT_PUBLIC_KEY_FILE is not a ${alg} public key (PEM, SPKI)`, { cause: e }); });
+      v = importSPKI(pem, alg).then(
+        (k) => ({ algorithms: [alg], key: k }),
+        (e: unknown) => {
+          throw new WardstreamError('CONFIG_ERR_INVALID', `WARDSTREAM_JWT_PUBLIC_KEY_FILE is not a ${alg} public key (PEM, SPKI)`, { cause: e });
+        },
+      );
     } else {
       const jwks = cfg.jwks!;
-      const algs = [...new Set(jwks.keys.map((k) => k.alg).filter((a): a is AsymmetricAlg => (ASYMMETRIC_ALGS as readonly (string | undefined)[]).includes(a)))];
-      if (algs.length === 0 || jwks.keys.some((k) => k.kty === 'oct')) v = Promise.reject(new WardstreamError('CONFIG_ERR_INVALID', 'WARDSTREAM_JWKS_FILE must hold public RS256/ES256 keys, each with "alg"'));
+      const algs = [
+        ...new Set(jwks.keys.map((k) => k.alg).filter((a): a is AsymmetricAlg => (ASYMMETRIC_ALGS as readonly (string | undefined)[]).includes(a))),
+      ];
+      if (algs.length === 0 || jwks.keys.some((k) => k.kty === 'oct'))
+        v = Promise.reject(new WardstreamError('CONFIG_ERR_INVALID', 'WARDSTREAM_JWKS_FILE must hold public RS256/ES256 keys, each with "alg"'));
       else v = Promise.resolve({ algorithms: algs, key: createLocalJWKSet(jwks) });
     }
     verifiers.set(cfg, v);
@@ -67,25 +84,35 @@ export async function verifyToken(token: string, cfg: AuthConfig, now?: Date): P
   const v = await verifierOf(cfg);
   try {
     const opts = {
-      algorithms: v.algorithms, issuer: cfg.issuer, audience: cfg.audience, requiredClaims: ['exp', 'sub'], clockTolerance: 5,
+      algorithms: v.algorithms,
+      issuer: cfg.issuer,
+      audience: cfg.audience,
+      requiredClaims: ['exp', 'sub'],
+      clockTolerance: 5,
       ...(now ? { currentDate: now } : {}),
     };
     // (The cast only picks one of jwtVerify's overloads; both accept either kind of key.)
     const { payload } = await jwtVerify(token, v.key as JWTVerifyGetKey, opts);
     const role = payload.role;
     const wards = payload.wards;
-    if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) throw new WardstreamError('GATEWAY_ERR_UNAUTHORIZED', `role claim must be one of ${ROLES.join(', ')}`);
+    if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role))
+      throw new WardstreamError('GATEWAY_ERR_UNAUTHORIZED', `role claim must be one of ${ROLES.join(', ')}`);
     if (!Array.isArray(wards) || !wards.every((w) => w === '*' || isId(w))) {
       throw new WardstreamError('GATEWAY_ERR_UNAUTHORIZED', 'wards claim must be a list of ward ids');
     }
     return { sub: String(payload.sub), role: role as Role, wards: wards as string[], exp: payload.exp! };
   } catch (e) {
     if (e instanceof WardstreamError) throw e;
-    const reason = e instanceof joseErrors.JWTExpired ? 'token expired'
-      : e instanceof joseErrors.JWTClaimValidationFailed ? `claim ${e.claim} ${e.reason}`
-        : e instanceof joseErrors.JOSEAlgNotAllowed ? 'algorithm not allowed'
-          : e instanceof joseErrors.JWKSNoMatchingKey ? 'no matching key'
-            : 'invalid token';
+    const reason =
+      e instanceof joseErrors.JWTExpired
+        ? 'token expired'
+        : e instanceof joseErrors.JWTClaimValidationFailed
+          ? `claim ${e.claim} ${e.reason}`
+          : e instanceof joseErrors.JOSEAlgNotAllowed
+            ? 'algorithm not allowed'
+            : e instanceof joseErrors.JWKSNoMatchingKey
+              ? 'no matching key'
+              : 'invalid token';
     throw new WardstreamError('GATEWAY_ERR_UNAUTHORIZED', reason, { cause: e });
   }
 }

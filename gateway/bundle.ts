@@ -22,8 +22,12 @@ export async function buildClientBundle(outDir: string): Promise<string> {
       if (f.isFile()) await copyFile(path.join(publicDir, f.name), path.join(outDir, f.name));
     }
     await build({
-      entryPoints: [path.join(here, 'client.ts')], outfile: path.join(outDir, 'client.js'),
-      bundle: true, format: 'esm', target: 'es2020', logLevel: 'silent',
+      entryPoints: [path.join(here, 'client.ts')],
+      outfile: path.join(outDir, 'client.js'),
+      bundle: true,
+      format: 'esm',
+      target: 'es2020',
+      logLevel: 'silent',
     });
     return outDir;
   } catch (e) {

@@ -21,7 +21,11 @@ import type { Position, ServerMessage } from './protocol.ts';
 
 export type { Position, ServerMessage };
 /** The last position of each stream of a ward (mutable copy of protocol.ts' ResumePoint). */
-export interface Since { partition: number; vitals: string | null; alerts: string | null }
+export interface Since {
+  partition: number;
+  vitals: string | null;
+  alerts: string | null;
+}
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -84,9 +88,15 @@ export class WardstreamClient {
     this.send({ type: 'unsubscribe', ward });
   }
 
-  ack(alertId: string): void { this.send({ type: 'ack', alertId }); }
-  silence(alertId: string, durationSec: number): void { this.send({ type: 'silence', alertId, durationSec }); }
-  ping(): void { this.send({ type: 'ping' }); }
+  ack(alertId: string): void {
+    this.send({ type: 'ack', alertId });
+  }
+  silence(alertId: string, durationSec: number): void {
+    this.send({ type: 'silence', alertId, durationSec });
+  }
+  ping(): void {
+    this.send({ type: 'ping' });
+  }
 
   /** Replaces the token on the open connection (and for later reconnects). */
   refresh(token: string): void {
@@ -95,10 +105,14 @@ export class WardstreamClient {
   }
 
   /** Last positions per subscribed ward (what a reconnect resumes from). */
-  positions(): ReadonlyMap<string, Since | null> { return this.wards; }
+  positions(): ReadonlyMap<string, Since | null> {
+    return this.wards;
+  }
 
   /** Drops the connection as a network failure would (tests); the client reconnects and resumes. */
-  drop(): void { this.ws?.close(4000, 'dropped'); }
+  drop(): void {
+    this.ws?.close(4000, 'dropped');
+  }
 
   close(): void {
     this.stopped = true;
@@ -121,19 +135,26 @@ export class WardstreamClient {
   }
 
   private open(): void {
-    const factory: SocketFactory = this.o.socket ?? ((url, token) => {
-      const W = (globalThis as unknown as { WebSocket: new (u: string) => SocketLike }).WebSocket;
-      return new W(`${url}?access_token=${encodeURIComponent(token)}`);
-    });
+    const factory: SocketFactory =
+      this.o.socket ??
+      ((url, token) => {
+        const W = (globalThis as unknown as { WebSocket: new (u: string) => SocketLike }).WebSocket;
+        return new W(`${url}?access_token=${encodeURIComponent(token)}`);
+      });
     const ws = factory(this.o.url, this.token);
     this.ws = ws;
     ws.onmessage = (ev) => this.onMessage(JSON.parse(String(ev.data)) as ServerMessage);
-    ws.onerror = () => { /* a close follows */ };
+    ws.onerror = () => {
+      /* a close follows */
+    };
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
       this.lastClose = { code: ev.code, reason: ev.reason ?? '' };
-      if (this.stopped || this.o.reconnect === false) { this.setState('closed'); return; }
+      if (this.stopped || this.o.reconnect === false) {
+        this.setState('closed');
+        return;
+      }
       void this.reopen(ev.code);
     };
   }
@@ -141,12 +162,19 @@ export class WardstreamClient {
   private async reopen(code: number): Promise<void> {
     if (code === 1008) {
       const t = this.o.getToken ? await this.o.getToken() : null;
-      if (!t) { this.stopped = true; this.setState('closed'); this.emit('error', { type: 'error', code: 'GATEWAY_ERR_UNAUTHORIZED', message: 'token expired' }); return; }
+      if (!t) {
+        this.stopped = true;
+        this.setState('closed');
+        this.emit('error', { type: 'error', code: 'GATEWAY_ERR_UNAUTHORIZED', message: 'token expired' });
+        return;
+      }
       this.token = t;
     }
     this.setState('reconnecting');
     const delay = Math.min(this.o.maxBackoffMs ?? 5000, 250 * 2 ** this.retry++);
-    setTimeout(() => { if (!this.stopped) this.open(); }, delay);
+    setTimeout(() => {
+      if (!this.stopped) this.open();
+    }, delay);
   }
 
   private onMessage(m: ServerMessage): void {

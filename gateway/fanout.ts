@@ -13,7 +13,7 @@ import type { AlertEvent, VitalsReading } from '../schemas/records.ts';
 import type { RecentIds } from './dedup.ts';
 import type { FeedSink } from './feed.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { alertsTopic, vitalsTopic, type ServerMessage } from './protocol.ts';
+import { alertsTopic, type ServerMessage, vitalsTopic } from './protocol.ts';
 import type { ResumeBuffer } from './resume-buffer.ts';
 import type { SnapshotCache } from './snapshot-cache.ts';
 
@@ -38,7 +38,9 @@ export function createFanout(d: FanoutDeps): FeedSink {
       if (!seen.addIfNew(alert.eventId)) return;
       cache.applyAlert(alert);
       const json = JSON.stringify({
-        type: 'alert', position: { topic: 'alerts', partition, offset }, alert: { id: alert.alertId, ...alert },
+        type: 'alert',
+        position: { topic: 'alerts', partition, offset },
+        alert: { id: alert.alertId, ...alert },
       } satisfies ServerMessage);
       resume.add('alerts', partition, BigInt(offset), alert.wardId, json);
       publish(alertsTopic(alert.wardId), json);

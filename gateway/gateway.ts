@@ -24,20 +24,21 @@
  * per socket is bounded by maxBackpressure, and a socket over the limit is closed (it resumes
  * by reconnecting) rather than silently skipped.
  */
+
+import uWS from 'uWebSockets.js';
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import uWS from 'uWebSockets.js';
 import type { Config } from '../common/config.ts';
-import { WardstreamError, type ErrorCode } from '../common/errors.ts';
+import { type ErrorCode, WardstreamError } from '../common/errors.ts';
 import type { Logger } from '../common/log.ts';
 import type { prom } from '../common/metrics.ts';
 import type { Codec } from '../schemas/codec.ts';
 import type { Topics } from '../schemas/topics.ts';
-import { verifyToken, type AuthConfig } from './auth.ts';
-import { catchUp, CONFLATE_SWEEP_MS, sweepSlowSockets } from './conflation.ts';
+import { type AuthConfig, verifyToken } from './auth.ts';
+import { CONFLATE_SWEEP_MS, catchUp, sweepSlowSockets } from './conflation.ts';
 import { RecentIds } from './dedup.ts';
 import { createFanout } from './fanout.ts';
-import { onClose, onMessage, onOpen, type GatewayCore } from './handlers.ts';
+import { type GatewayCore, onClose, onMessage, onOpen } from './handlers.ts';
 import { loadStaticFiles, registerRoutes } from './http.ts';
 import { createKafkaFeed } from './kafka-feed.ts';
 import { createGatewayMetrics } from './metrics.ts';
@@ -59,8 +60,15 @@ export interface Gateway {
 const RECENT_EVENT_IDS = 100_000;
 
 export async function startGateway(o: {
-  config: Config; kafka: Kafka; codec: Codec; topics: Topics; log: Logger; registry: prom.Registry;
-  auth: AuthConfig; dependenciesHealthy?: () => boolean; instanceId?: string;
+  config: Config;
+  kafka: Kafka;
+  codec: Codec;
+  topics: Topics;
+  log: Logger;
+  registry: prom.Registry;
+  auth: AuthConfig;
+  dependenciesHealthy?: () => boolean;
+  instanceId?: string;
   /** Where index.html and client.js are served from (default: `public/` beside this module, as built into dist/). */
   staticDir?: string | URL;
 }): Promise<Gateway> {
@@ -69,12 +77,21 @@ export async function startGateway(o: {
   const m = createGatewayMetrics(o.registry, sockets);
   const feed = createKafkaFeed({ kafka: o.kafka, codec: o.codec, topics: o.topics, config, log, instanceId: o.instanceId });
   const core: GatewayCore = {
-    partitions: config.kafkaPartitions, auth: o.auth, resume: new ResumeBuffer(config.resumeBufferPerPartition), cache: new SnapshotCache(),
-    feed, metrics: m, log, now: Date.now,
+    partitions: config.kafkaPartitions,
+    auth: o.auth,
+    resume: new ResumeBuffer(config.resumeBufferPerPartition),
+    cache: new SnapshotCache(),
+    feed,
+    metrics: m,
+    log,
+    now: Date.now,
   };
   const files = loadStaticFiles(o.staticDir ?? new URL('./public/', import.meta.url), log);
   const healthy = () => feed.joined() && (o.dependenciesHealthy?.() ?? true);
-  const conflateTimer = setInterval(() => { const n = sweepSlowSockets(sockets); if (n) m.conflated.inc(n); }, CONFLATE_SWEEP_MS);
+  const conflateTimer = setInterval(() => {
+    const n = sweepSlowSockets(sockets);
+    if (n) m.conflated.inc(n);
+  }, CONFLATE_SWEEP_MS);
 
   // TLS when a certificate is configured (wss:// and https://); plain otherwise (development, or
   // behind a TLS-terminating proxy).
@@ -95,17 +112,27 @@ export async function startGateway(o: {
       const origin = req.getHeader('origin');
       const query = new URLSearchParams(req.getQuery() ?? '');
       let aborted = false;
-      res.onAborted(() => { aborted = true; });
+      res.onAborted(() => {
+        aborted = true;
+      });
       const refuse = (status: string, code: ErrorCode, message: string) => {
         m.rejected.inc({ code });
-        res.cork(() => res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ type: 'error', code, message })));
+        res.cork(() =>
+          res
+            .writeStatus(status)
+            .writeHeader('content-type', 'application/json')
+            .end(JSON.stringify({ type: 'error', code, message })),
+        );
       };
       if (origin && config.allowedOrigins.length > 0 && !config.allowedOrigins.includes(origin)) {
         refuse('403 Forbidden', 'GATEWAY_ERR_ORIGIN', 'origin not allowed');
         return;
       }
       const bearer = /^Bearer\s+(.+)$/i.exec(authorization)?.[1] ?? query.get('access_token');
-      if (!bearer) { refuse('401 Unauthorized', 'GATEWAY_ERR_UNAUTHORIZED', 'missing token'); return; }
+      if (!bearer) {
+        refuse('401 Unauthorized', 'GATEWAY_ERR_UNAUTHORIZED', 'missing token');
+        return;
+      }
       verifyToken(bearer, o.auth).then(
         (principal) => {
           if (aborted) return;
@@ -123,8 +150,12 @@ export async function startGateway(o: {
       m.connections.set(sockets.size);
       onOpen(core, ws);
     },
-    message: (ws, raw) => { void onMessage(core, ws, raw); },
-    drain: (ws) => { catchUp(ws, core.cache); },
+    message: (ws, raw) => {
+      void onMessage(core, ws, raw);
+    },
+    drain: (ws) => {
+      catchUp(ws, core.cache);
+    },
     close: (ws, code) => {
       onClose(core, ws.getUserData(), code);
       sockets.delete(ws);
@@ -138,10 +169,18 @@ export async function startGateway(o: {
   });
   const port = uWS.us_socket_local_port(listenSocket);
 
-  await feed.start(createFanout({
-    resume: core.resume, cache: core.cache, seen: new RecentIds(RECENT_EVENT_IDS), metrics: m, log,
-    publish: (topic, json) => { app.publish(topic, json); },
-  }));
+  await feed.start(
+    createFanout({
+      resume: core.resume,
+      cache: core.cache,
+      seen: new RecentIds(RECENT_EVENT_IDS),
+      metrics: m,
+      log,
+      publish: (topic, json) => {
+        app.publish(topic, json);
+      },
+    }),
+  );
 
   return {
     port,
@@ -151,7 +190,13 @@ export async function startGateway(o: {
     async close() {
       clearInterval(conflateTimer);
       await feed.close();
-      for (const ws of [...sockets]) { try { ws.end(1001, 'gateway shutting down'); } catch { /* already closed */ } }
+      for (const ws of [...sockets]) {
+        try {
+          ws.end(1001, 'gateway shutting down');
+        } catch {
+          /* already closed */
+        }
+      }
       uWS.us_listen_socket_close(listenSocket);
     },
   };

@@ -14,15 +14,15 @@
  * Asynchronous handlers return their promise (it never rejects) so tests can await them.
  */
 import { randomUUID } from 'node:crypto';
-import { WardstreamError, type ErrorCode } from '../common/errors.ts';
+import { type ErrorCode, WardstreamError } from '../common/errors.ts';
 import type { Logger } from '../common/log.ts';
 import { partitionForWard } from '../schemas/topics.ts';
-import { canActOnAlerts, canSeeVitals, canSeeWard, verifyToken, type AuthConfig } from './auth.ts';
+import { type AuthConfig, canActOnAlerts, canSeeVitals, canSeeWard, verifyToken } from './auth.ts';
 import type { Feed } from './feed.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { alertsTopic, parseClientMessage, vitalsTopic, type ClientMessage, type ServerMessage } from './protocol.ts';
+import { alertsTopic, type ClientMessage, parseClientMessage, type ServerMessage, vitalsTopic } from './protocol.ts';
 import type { ResumeBuffer } from './resume-buffer.ts';
-import { RATE_PER_SEC, takeToken, type ClientSocket, type Session } from './session.ts';
+import { type ClientSocket, RATE_PER_SEC, type Session, takeToken } from './session.ts';
 import type { SnapshotCache } from './snapshot-cache.ts';
 
 /** What the handlers work on: the gateway's caches, its feed's writer, metrics and clock. */
@@ -53,9 +53,15 @@ export function sendError(core: GatewayCore, ws: ClientSocket, code: ErrorCode, 
 /** Token expiry is enforced on open connections too: close with 1008 (policy violation). */
 export function armExpiry(core: GatewayCore, ws: ClientSocket, d: Session): void {
   if (d.expiryTimer) clearTimeout(d.expiryTimer);
-  d.expiryTimer = setTimeout(() => {
-    if (!d.closed) { core.metrics.disconnects.inc({ reason: 'token_expired' }); ws.end(1008, 'token expired'); }
-  }, Math.max(0, d.principal.exp * 1000 - core.now()));
+  d.expiryTimer = setTimeout(
+    () => {
+      if (!d.closed) {
+        core.metrics.disconnects.inc({ reason: 'token_expired' });
+        ws.end(1008, 'token expired');
+      }
+    },
+    Math.max(0, d.principal.exp * 1000 - core.now()),
+  );
 }
 
 /** A new connection: its expiry is armed and it is welcomed with what its token grants. */
@@ -77,9 +83,15 @@ export function onClose(core: GatewayCore, d: Session, code: number): void {
 export function onMessage(core: GatewayCore, ws: ClientSocket, raw: ArrayBuffer | string): void | Promise<void> {
   const d = ws.getUserData();
   const now = core.now();
-  if (!takeToken(d, now)) { sendError(core, ws, 'GATEWAY_ERR_RATE_LIMIT', `more than ${RATE_PER_SEC} messages/s`); return; }
+  if (!takeToken(d, now)) {
+    sendError(core, ws, 'GATEWAY_ERR_RATE_LIMIT', `more than ${RATE_PER_SEC} messages/s`);
+    return;
+  }
   const parsed = parseClientMessage(raw);
-  if (!parsed.ok) { sendError(core, ws, parsed.code, parsed.message); return; }
+  if (!parsed.ok) {
+    sendError(core, ws, parsed.code, parsed.message);
+    return;
+  }
   const handler = HANDLERS[parsed.msg.type] as Handler<ClientMessage['type']>;
   return handler(core, ws, d, parsed.msg, now);
 }
@@ -93,30 +105,43 @@ function leaveWard(core: GatewayCore, ws: ClientSocket, d: Session, ward: string
   send(ws, { type: 'unsubscribed', ward });
 }
 
-const ping: Handler<'ping'> = (_core, ws) => { send(ws, { type: 'pong' }); };
+const ping: Handler<'ping'> = (_core, ws) => {
+  send(ws, { type: 'pong' });
+};
 
 /**
  * A new token for the same user, before the old one expires: subscriptions, positions and
  * buffered events stay; only what the new token grants is kept. A refused token leaves the
  * current one valid until it expires.
  */
-const refresh: Handler<'refresh'> = (core, ws, d, msg) => verifyToken(msg.token, core.auth).then((p) => {
-  if (d.closed) return;
-  if (p.sub !== d.principal.sub) { sendError(core, ws, 'GATEWAY_ERR_FORBIDDEN', 'refresh must carry a token of the same user'); return; }
-  d.principal = p;
-  armExpiry(core, ws, d);
-  ws.cork(() => {
-    for (const ward of [...d.wards]) {
-      if (!canSeeWard(p, ward)) leaveWard(core, ws, d, ward);
-    }
-    if (!canSeeVitals(p)) for (const ward of [...d.vitalsWards]) { ws.unsubscribe(vitalsTopic(ward)); d.vitalsWards.delete(ward); }
-    send(ws, { type: 'refreshed', expiresAt: p.exp, role: p.role, wards: p.wards });
-  });
-}, (err: unknown) => {
-  if (d.closed) return;
-  const e = err instanceof WardstreamError ? err : new WardstreamError('GATEWAY_ERR_UNAUTHORIZED');
-  sendError(core, ws, e.code, e.message);
-});
+const refresh: Handler<'refresh'> = (core, ws, d, msg) =>
+  verifyToken(msg.token, core.auth).then(
+    (p) => {
+      if (d.closed) return;
+      if (p.sub !== d.principal.sub) {
+        sendError(core, ws, 'GATEWAY_ERR_FORBIDDEN', 'refresh must carry a token of the same user');
+        return;
+      }
+      d.principal = p;
+      armExpiry(core, ws, d);
+      ws.cork(() => {
+        for (const ward of [...d.wards]) {
+          if (!canSeeWard(p, ward)) leaveWard(core, ws, d, ward);
+        }
+        if (!canSeeVitals(p))
+          for (const ward of [...d.vitalsWards]) {
+            ws.unsubscribe(vitalsTopic(ward));
+            d.vitalsWards.delete(ward);
+          }
+        send(ws, { type: 'refreshed', expiresAt: p.exp, role: p.role, wards: p.wards });
+      });
+    },
+    (err: unknown) => {
+      if (d.closed) return;
+      const e = err instanceof WardstreamError ? err : new WardstreamError('GATEWAY_ERR_UNAUTHORIZED');
+      sendError(core, ws, e.code, e.message);
+    },
+  );
 
 /**
  * Subscribe to a ward: alerts always, vitals for clinical roles (unless the socket is
@@ -124,8 +149,14 @@ const refresh: Handler<'refresh'> = (core, ws, d, msg) => verifyToken(msg.token,
  * are no longer held, a snapshot flagged `resynced` says so; without it, a snapshot.
  */
 const subscribe: Handler<'subscribe'> = (core, ws, d, msg, now) => {
-  if (d.principal.exp * 1000 <= now) { ws.end(1008, 'token expired'); return; }
-  if (!canSeeWard(d.principal, msg.ward)) { sendError(core, ws, 'GATEWAY_ERR_FORBIDDEN', `token does not grant ward ${msg.ward}`); return; }
+  if (d.principal.exp * 1000 <= now) {
+    ws.end(1008, 'token expired');
+    return;
+  }
+  if (!canSeeWard(d.principal, msg.ward)) {
+    sendError(core, ws, 'GATEWAY_ERR_FORBIDDEN', `token does not grant ward ${msg.ward}`);
+    return;
+  }
   const { resume, cache, metrics: m } = core;
   const vitals = canSeeVitals(d.principal);
   const partition = partitionForWard(msg.ward, core.partitions);
@@ -138,13 +169,21 @@ const subscribe: Handler<'subscribe'> = (core, ws, d, msg, now) => {
   const resumed = replay !== null;
   const resynced = msg.since !== undefined && !resumed;
   ws.subscribe(alertsTopic(msg.ward));
-  if (vitals) { d.vitalsWards.add(msg.ward); if (!d.conflating) ws.subscribe(vitalsTopic(msg.ward)); }
-  if (!d.wards.has(msg.ward)) { d.wards.add(msg.ward); m.subscriptions.inc(); }
+  if (vitals) {
+    d.vitalsWards.add(msg.ward);
+    if (!d.conflating) ws.subscribe(vitalsTopic(msg.ward));
+  }
+  if (!d.wards.has(msg.ward)) {
+    d.wards.add(msg.ward);
+    m.subscriptions.inc();
+  }
   ws.cork(() => {
     const head = { vitals: resume.head('vitals', partition), alerts: resume.head('alerts', partition) };
     send(ws, { type: 'subscribed', ward: msg.ward, vitals, partition, resumed, resynced, head });
-    if (resumed) { for (const j of replay!) ws.send(j); m.resumed.inc({ outcome: 'resumed' }); }
-    else {
+    if (resumed) {
+      for (const j of replay!) ws.send(j);
+      m.resumed.inc({ outcome: 'resumed' });
+    } else {
       send(ws, { type: 'snapshot', ward: msg.ward, patients: cache.snapshot(msg.ward, vitals), resynced });
       if (resynced) m.resumed.inc({ outcome: 'resynced' });
     }
@@ -153,18 +192,39 @@ const subscribe: Handler<'subscribe'> = (core, ws, d, msg, now) => {
 
 /** Acknowledge or silence an alert: a clinical role, a live token, and the alert's ward; written to the feed before it is confirmed. */
 function act(core: GatewayCore, ws: ClientSocket, d: Session, msg: Of<'ack' | 'silence'>, now: number): void | Promise<void> {
-  if (d.principal.exp * 1000 <= now) { ws.end(1008, 'token expired'); return; }
-  if (!canActOnAlerts(d.principal)) { sendError(core, ws, 'GATEWAY_ERR_FORBIDDEN', `role ${d.principal.role} cannot ${msg.type} alerts`); return; }
+  if (d.principal.exp * 1000 <= now) {
+    ws.end(1008, 'token expired');
+    return;
+  }
+  if (!canActOnAlerts(d.principal)) {
+    sendError(core, ws, 'GATEWAY_ERR_FORBIDDEN', `role ${d.principal.role} cannot ${msg.type} alerts`);
+    return;
+  }
   const alert = core.cache.findAlert(msg.alertId);
-  if (!alert) { sendError(core, ws, 'GATEWAY_ERR_BAD_REQUEST', `no open alert ${msg.alertId}`); return; }
-  if (!canSeeWard(d.principal, alert.wardId)) { sendError(core, ws, 'GATEWAY_ERR_FORBIDDEN', `token does not grant ward ${alert.wardId}`); return; }
+  if (!alert) {
+    sendError(core, ws, 'GATEWAY_ERR_BAD_REQUEST', `no open alert ${msg.alertId}`);
+    return;
+  }
+  if (!canSeeWard(d.principal, alert.wardId)) {
+    sendError(core, ws, 'GATEWAY_ERR_FORBIDDEN', `token does not grant ward ${alert.wardId}`);
+    return;
+  }
   const actionId = randomUUID();
   const action = {
-    actionId, alertId: alert.alertId, patientId: alert.patientId, wardId: alert.wardId, action: msg.type,
-    durationMs: msg.type === 'silence' ? msg.durationSec * 1000 : null, user: d.principal.sub, role: d.principal.role, ts: now,
+    actionId,
+    alertId: alert.alertId,
+    patientId: alert.patientId,
+    wardId: alert.wardId,
+    action: msg.type,
+    durationMs: msg.type === 'silence' ? msg.durationSec * 1000 : null,
+    user: d.principal.sub,
+    role: d.principal.role,
+    ts: now,
   };
   return core.feed.writeAction(action).then(
-    () => { if (!d.closed) ws.cork(() => send(ws, { type: 'action-accepted', actionId, alertId: alert.alertId, action: msg.type })); },
+    () => {
+      if (!d.closed) ws.cork(() => send(ws, { type: 'action-accepted', actionId, alertId: alert.alertId, action: msg.type }));
+    },
     (e: Error) => {
       core.log.error('alert action not written', { err: e });
       if (!d.closed) ws.cork(() => sendError(core, ws, 'GATEWAY_ERR_BAD_REQUEST', 'action could not be recorded; try again'));
@@ -172,6 +232,8 @@ function act(core: GatewayCore, ws: ClientSocket, d: Session, msg: Of<'ack' | 's
   );
 }
 
-const unsubscribe: Handler<'unsubscribe'> = (core, ws, d, msg) => { leaveWard(core, ws, d, msg.ward); };
+const unsubscribe: Handler<'unsubscribe'> = (core, ws, d, msg) => {
+  leaveWard(core, ws, d, msg.ward);
+};
 
 export const HANDLERS: { readonly [K in ClientMessage['type']]: Handler<K> } = { subscribe, unsubscribe, ack: act, silence: act, refresh, ping };

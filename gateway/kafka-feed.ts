@@ -41,7 +41,10 @@ export function createKafkaFeed(o: KafkaFeedOptions): Feed {
   // here cost ~8 % of a core in an idle gateway, with the same delivery latency (A/B in
   // benchmarks/README.md §7).
   const consumer = kafka.consumer({
-    groupId: `${config.kafkaTopicPrefix}wardstream-gateway-${instance}`, maxWaitTimeInMs: 500, sessionTimeout: 10_000, heartbeatInterval: 1000,
+    groupId: `${config.kafkaTopicPrefix}wardstream-gateway-${instance}`,
+    maxWaitTimeInMs: 500,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1000,
   });
   let joined = false;
 
@@ -53,13 +56,17 @@ export function createKafkaFeed(o: KafkaFeedOptions): Feed {
       // patient-status → snapshot cache (compacted topic, read from the beginning).
       // (500 ms fetch wait: an idle reader polls twice a second, not ten times.)
       statusReader = await readTopic(
-        kafka, topics.patientStatus, { until: 'follow', group: `${config.kafkaTopicPrefix}wardstream-gateway-status-${instance}`, maxWaitTimeInMs: 500 },
+        kafka,
+        topics.patientStatus,
+        { until: 'follow', group: `${config.kafkaTopicPrefix}wardstream-gateway-status-${instance}`, maxWaitTimeInMs: 500 },
         (_partition, records) => {
           for (const message of records) {
             if (!message.value || !message.key) continue;
             try {
               sink.status(codec.decode('status', message.value));
-            } catch (e) { log.error('undecodable patient status skipped', { err: e as Error }); }
+            } catch (e) {
+              log.error('undecodable patient status skipped', { err: e as Error });
+            }
           }
         },
       );
@@ -71,12 +78,20 @@ export function createKafkaFeed(o: KafkaFeedOptions): Feed {
       await admin.connect();
       for (const t of [topics.vitals, topics.alerts]) {
         const offs = await whenReady(() => admin.fetchTopicOffsetsByTimestamp(t, Date.now() - config.resumeWindowMs));
-        backfill.set(t, offs.map((x) => ({ partition: x.partition, offset: x.offset })));
+        backfill.set(
+          t,
+          offs.map((x) => ({ partition: x.partition, offset: x.offset })),
+        );
         for (const x of offs) sink.floor(t === topics.alerts ? 'alerts' : 'vitals', x.partition, BigInt(x.offset));
       }
       await admin.disconnect();
-      consumer.on(consumer.events.GROUP_JOIN, () => { joined = true; });
-      consumer.on(consumer.events.CRASH, (e) => { joined = false; log.error('gateway consumer crashed', { err: e.payload.error }); });
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        joined = true;
+      });
+      consumer.on(consumer.events.CRASH, (e) => {
+        joined = false;
+        log.error('gateway consumer crashed', { err: e.payload.error });
+      });
       await consumer.run({
         autoCommit: false,
         eachBatch: async ({ batch }) => {
@@ -98,7 +113,8 @@ export function createKafkaFeed(o: KafkaFeedOptions): Feed {
 
     async writeAction(action: AlertAction) {
       await actions.send({
-        topic: topics.alertActions, acks: -1,
+        topic: topics.alertActions,
+        acks: -1,
         messages: [{ key: action.patientId, value: codec.encode('action', action), partition: partitionForWard(action.wardId, config.kafkaPartitions) }],
       });
     },

@@ -2,14 +2,23 @@
  * The WebSocket protocol (docs/protocol.md): JSON objects with a `type` field.
  * Pure parsing of client messages, so malformed input becomes an error message, not a crash.
  */
-import { isId, type AlertEvent, type PatientStatus, type VitalsReading } from '../schemas/records.ts';
+
 import type { ErrorCode } from '../common/errors.ts';
+import { type AlertEvent, isId, type PatientStatus, type VitalsReading } from '../schemas/records.ts';
 
 /** Where an event sits: its Kafka topic (`vitals` or `alerts`), partition and offset. */
-export interface Position { readonly topic: 'vitals' | 'alerts'; readonly partition: number; readonly offset: string }
+export interface Position {
+  readonly topic: 'vitals' | 'alerts';
+  readonly partition: number;
+  readonly offset: string;
+}
 
 /** The last event a client saw of each stream of a ward; sent back on resubscribe to resume. */
-export interface ResumePoint { readonly partition: number; readonly vitals: string | null; readonly alerts: string | null }
+export interface ResumePoint {
+  readonly partition: number;
+  readonly vitals: string | null;
+  readonly alerts: string | null;
+}
 
 export type ClientMessage =
   | { readonly type: 'subscribe'; readonly ward: string; readonly since?: ResumePoint }
@@ -66,19 +75,29 @@ export function parseClientMessage(raw: ArrayBuffer | string): { ok: true; msg: 
       if (typeof since !== 'object' || since === null || !Number.isInteger(since.partition) || !off(since.vitals ?? null) || !off(since.alerts ?? null)) {
         return { ok: false, code: 'GATEWAY_ERR_BAD_REQUEST', message: '"since" must be {"partition": n, "vitals": "offset"|null, "alerts": "offset"|null}' };
       }
-      return { ok: true, msg: { type: 'subscribe', ward: m.ward, since: { partition: since.partition as number, vitals: (since.vitals as string | null) ?? null, alerts: (since.alerts as string | null) ?? null } } };
+      return {
+        ok: true,
+        msg: {
+          type: 'subscribe',
+          ward: m.ward,
+          since: { partition: since.partition as number, vitals: (since.vitals as string | null) ?? null, alerts: (since.alerts as string | null) ?? null },
+        },
+      };
     }
     case 'ping':
       return { ok: true, msg: { type: 'ping' } };
     case 'refresh':
-      if (typeof m.token !== 'string' || m.token.length < 10 || m.token.length > 8192) return { ok: false, code: 'GATEWAY_ERR_BAD_REQUEST', message: 'refresh needs "token": a JWT' };
+      if (typeof m.token !== 'string' || m.token.length < 10 || m.token.length > 8192)
+        return { ok: false, code: 'GATEWAY_ERR_BAD_REQUEST', message: 'refresh needs "token": a JWT' };
       return { ok: true, msg: { type: 'refresh', token: m.token } };
     case 'ack':
     case 'silence': {
-      if (typeof m.alertId !== 'string' || !ALERT_ID.test(m.alertId)) return { ok: false, code: 'GATEWAY_ERR_BAD_REQUEST', message: `${m.type} needs "alertId"` };
+      if (typeof m.alertId !== 'string' || !ALERT_ID.test(m.alertId))
+        return { ok: false, code: 'GATEWAY_ERR_BAD_REQUEST', message: `${m.type} needs "alertId"` };
       if (m.type === 'ack') return { ok: true, msg: { type: 'ack', alertId: m.alertId } };
       const d = m.durationSec;
-      if (typeof d !== 'number' || !Number.isInteger(d) || d < 1 || d > 3600) return { ok: false, code: 'GATEWAY_ERR_BAD_REQUEST', message: 'silence needs "durationSec": 1 to 3600 (the rule file may cap it lower)' };
+      if (typeof d !== 'number' || !Number.isInteger(d) || d < 1 || d > 3600)
+        return { ok: false, code: 'GATEWAY_ERR_BAD_REQUEST', message: 'silence needs "durationSec": 1 to 3600 (the rule file may cap it lower)' };
       return { ok: true, msg: { type: 'silence', alertId: m.alertId, durationSec: d } };
     }
     default:
@@ -86,5 +105,9 @@ export function parseClientMessage(raw: ArrayBuffer | string): { ok: true; msg: 
   }
 }
 
-export function vitalsTopic(ward: string): string { return `v/${ward}`; }
-export function alertsTopic(ward: string): string { return `a/${ward}`; }
+export function vitalsTopic(ward: string): string {
+  return `v/${ward}`;
+}
+export function alertsTopic(ward: string): string {
+  return `a/${ward}`;
+}

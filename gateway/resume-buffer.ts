@@ -17,7 +17,11 @@
 
 export type Stream = 'vitals' | 'alerts';
 
-interface Held { readonly offset: bigint; readonly ward: string; readonly json: string }
+interface Held {
+  readonly offset: bigint;
+  readonly ward: string;
+  readonly json: string;
+}
 
 export class ResumeBuffer {
   private readonly runs = new Map<string, Held[]>();

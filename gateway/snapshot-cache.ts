@@ -69,11 +69,19 @@ export class SnapshotCache {
 
   /** Every patient of `ward` as last published; without vitals and NEWS2 for roles that may not see them. */
   snapshot(ward: string, vitals: boolean): PatientSnapshot[] {
-    return [...(this.statusByWard.get(ward)?.values() ?? [])].map((st) => (vitals
-      ? {
-        patientId: st.patientId, bed: st.bed, updatedTs: st.updatedTs, vitals: st.vitals,
-        news2Total: st.news2Total, news2Level: st.news2Level, news2SubScores: st.news2SubScores, activeAlerts: st.activeAlerts,
-      }
-      : { patientId: st.patientId, bed: st.bed, updatedTs: st.updatedTs, activeAlerts: st.activeAlerts }));
+    return [...(this.statusByWard.get(ward)?.values() ?? [])].map((st) =>
+      vitals
+        ? {
+            patientId: st.patientId,
+            bed: st.bed,
+            updatedTs: st.updatedTs,
+            vitals: st.vitals,
+            news2Total: st.news2Total,
+            news2Level: st.news2Level,
+            news2SubScores: st.news2SubScores,
+            activeAlerts: st.activeAlerts,
+          }
+        : { patientId: st.patientId, bed: st.bed, updatedTs: st.updatedTs, activeAlerts: st.activeAlerts },
+    );
   }
 }

@@ -19,7 +19,8 @@ import { WardstreamError } from '../common/errors.ts';
 import type { Acvpu, VitalsReading } from '../schemas/records.ts';
 
 /** The columns of both directions, in the `vitals` table's own order. */
-export const VITALS_COPY_COLUMNS = 'patient_id, ts, device_id, seq, ward_id, bed, received_at, heart_rate, spo2, resp_rate, systolic_bp, diastolic_bp, temperature, consciousness, on_oxygen, correlation_id';
+export const VITALS_COPY_COLUMNS =
+  'patient_id, ts, device_id, seq, ward_id, bed, received_at, heart_rate, spo2, resp_rate, systolic_bp, diastolic_bp, temperature, consciousness, on_oxygen, correlation_id';
 const FIELDS = 16;
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
@@ -27,7 +28,9 @@ const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 export const PG_EPOCH_MS = 946_684_800_000;
 const TWO_32 = 4_294_967_296;
 
-const fail = (detail: string): never => { throw new WardstreamError('HISTORY_ERR_DECODE', detail); };
+const fail = (detail: string): never => {
+  throw new WardstreamError('HISTORY_ERR_DECODE', detail);
+};
 
 /** Offset of the first tuple of a binary COPY stream (after signature, flags and header extension), or -1 if `b` does not hold the whole header yet. */
 export function copyDataStart(b: Buffer): number {
@@ -44,12 +47,15 @@ export class VitalsCopyDecoder {
 
   /** The readings completed by this chunk (a tuple split across chunks completes in the next). */
   push(chunk: Buffer): VitalsReading[] {
-    let b = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+    const b = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
     this.rest = null;
     let off = 0;
     if (!this.headerDone) {
       const start = copyDataStart(b);
-      if (start < 0) { this.rest = b; return []; }
+      if (start < 0) {
+        this.rest = b;
+        return [];
+      }
       off = start;
       this.headerDone = true;
     }
@@ -59,10 +65,17 @@ export class VitalsCopyDecoder {
       if (this.ended) fail('data after the end of the COPY stream');
       const start = off;
       const count = b.readInt16BE(off);
-      if (count === -1) { this.ended = true; off += 2; continue; }
+      if (count === -1) {
+        this.ended = true;
+        off += 2;
+        continue;
+      }
       if (count !== FIELDS) fail(`a tuple of ${count} fields, expected ${FIELDS}`);
       const r = decodeTuple(b, off + 2, n);
-      if (r === null) { off = start; break; }
+      if (r === null) {
+        off = start;
+        break;
+      }
       out.push(r.reading);
       off = r.end;
     }
@@ -72,7 +85,8 @@ export class VitalsCopyDecoder {
 
   /** Throws unless the stream ended cleanly (trailer seen, nothing left over). */
   end(): void {
-    if (!this.ended || this.rest) fail(this.rest ? `${this.rest.length} bytes of an incomplete tuple at the end of the COPY stream` : 'the COPY stream ended without its trailer');
+    if (!this.ended || this.rest)
+      fail(this.rest ? `${this.rest.length} bytes of an incomplete tuple at the end of the COPY stream` : 'the COPY stream ended without its trailer');
   }
 }
 
@@ -91,7 +105,10 @@ function text(b: Buffer, off: number, n: number, col = -1): number {
   if (off + 4 > n) return -1;
   const len = b.readInt32BE(off);
   off += 4;
-  if (len < 0) { v.s = null; return off; }
+  if (len < 0) {
+    v.s = null;
+    return off;
+  }
   if (off + len > n) return -1;
   if (col >= 0 && len <= MAX_CACHED) {
     const prev = lastBytes[col]!;
@@ -111,14 +128,19 @@ function text(b: Buffer, off: number, n: number, col = -1): number {
 
 // Fixed-size fields: int8 and timestamptz (8-byte big-endian integers; values here stay within
 // 2^53), float8, bool.
-const INT64 = 0, FLOAT8 = 1, BOOL = 2;
+const INT64 = 0,
+  FLOAT8 = 1,
+  BOOL = 2;
 const SIZE = [8, 8, 1];
 const KIND = ['an 8-byte integer', 'a float8', 'a bool'];
 function fixed(b: Buffer, off: number, n: number, kind: number): number {
   if (off + 4 > n) return -1;
   const len = b.readInt32BE(off);
   off += 4;
-  if (len < 0) { v.isNull = true; return off; }
+  if (len < 0) {
+    v.isNull = true;
+    return off;
+  }
   if (len !== SIZE[kind]) fail(`${KIND[kind]!} field of ${len} bytes`);
   if (off + len > n) return -1;
   v.isNull = false;
@@ -162,8 +184,22 @@ function decodeTuple(b: Buffer, off: number, n: number): { reading: VitalsReadin
   if (patientId === null || wardId === null || deviceId === null || correlationId === null) fail('a NOT NULL column is NULL');
   return {
     reading: {
-      patientId: patientId!, wardId: wardId!, bed, deviceId: deviceId!, seq, ts, receivedAt,
-      heartRate, spo2, respRate, systolicBp, diastolicBp, temperature, consciousness, onOxygen, correlationId: correlationId!,
+      patientId: patientId!,
+      wardId: wardId!,
+      bed,
+      deviceId: deviceId!,
+      seq,
+      ts,
+      receivedAt,
+      heartRate,
+      spo2,
+      respRate,
+      systolicBp,
+      diastolicBp,
+      temperature,
+      consciousness,
+      onOxygen,
+      correlationId: correlationId!,
     },
     end: off,
   };
@@ -181,9 +217,23 @@ export function encodeVitalsCopy(rows: readonly VitalsReading[]): Buffer {
   const f8len = (x: number | null) => (x === null ? 0 : 8);
   let size = 19 + 2;
   for (const r of rows) {
-    size += 2 + 16 * 4 + 3 * 8 + (r.onOxygen === null ? 0 : 1) // field count, lengths, ts/seq/received_at, bool
-      + len(r.patientId) + len(r.deviceId) + len(r.wardId) + len(r.bed) + len(r.consciousness) + len(r.correlationId)
-      + f8len(r.heartRate) + f8len(r.spo2) + f8len(r.respRate) + f8len(r.systolicBp) + f8len(r.diastolicBp) + f8len(r.temperature);
+    size +=
+      2 +
+      16 * 4 +
+      3 * 8 +
+      (r.onOxygen === null ? 0 : 1) + // field count, lengths, ts/seq/received_at, bool
+      len(r.patientId) +
+      len(r.deviceId) +
+      len(r.wardId) +
+      len(r.bed) +
+      len(r.consciousness) +
+      len(r.correlationId) +
+      f8len(r.heartRate) +
+      f8len(r.spo2) +
+      f8len(r.respRate) +
+      f8len(r.systolicBp) +
+      f8len(r.diastolicBp) +
+      f8len(r.temperature);
   }
   const b = Buffer.allocUnsafe(size);
   SIGNATURE.copy(b, 0);
@@ -191,7 +241,11 @@ export function encodeVitalsCopy(rows: readonly VitalsReading[]): Buffer {
   b.writeInt32BE(0, 15); // no header extension
   let off = 19;
   const str = (x: string | null) => {
-    if (x === null) { b.writeInt32BE(-1, off); off += 4; return; }
+    if (x === null) {
+      b.writeInt32BE(-1, off);
+      off += 4;
+      return;
+    }
     const len = b.write(x, off + 4, 'utf8');
     b.writeInt32BE(len, off);
     off += 4 + len;
@@ -204,21 +258,44 @@ export function encodeVitalsCopy(rows: readonly VitalsReading[]): Buffer {
     off += 12;
   };
   const f8 = (x: number | null) => {
-    if (x === null) { b.writeInt32BE(-1, off); off += 4; return; }
+    if (x === null) {
+      b.writeInt32BE(-1, off);
+      off += 4;
+      return;
+    }
     b.writeInt32BE(8, off);
     b.writeDoubleBE(x, off + 4);
     off += 12;
   };
   for (const r of rows) {
-    b.writeInt16BE(FIELDS, off); off += 2;
-    str(r.patientId); i64((r.ts - PG_EPOCH_MS) * 1000); str(r.deviceId); i64(r.seq); str(r.wardId); str(r.bed);
+    b.writeInt16BE(FIELDS, off);
+    off += 2;
+    str(r.patientId);
+    i64((r.ts - PG_EPOCH_MS) * 1000);
+    str(r.deviceId);
+    i64(r.seq);
+    str(r.wardId);
+    str(r.bed);
     i64((r.receivedAt - PG_EPOCH_MS) * 1000);
-    f8(r.heartRate); f8(r.spo2); f8(r.respRate); f8(r.systolicBp); f8(r.diastolicBp); f8(r.temperature);
+    f8(r.heartRate);
+    f8(r.spo2);
+    f8(r.respRate);
+    f8(r.systolicBp);
+    f8(r.diastolicBp);
+    f8(r.temperature);
     str(r.consciousness);
-    if (r.onOxygen === null) { b.writeInt32BE(-1, off); off += 4; } else { b.writeInt32BE(1, off); b[off + 4] = r.onOxygen ? 1 : 0; off += 5; }
+    if (r.onOxygen === null) {
+      b.writeInt32BE(-1, off);
+      off += 4;
+    } else {
+      b.writeInt32BE(1, off);
+      b[off + 4] = r.onOxygen ? 1 : 0;
+      off += 5;
+    }
     str(r.correlationId);
   }
-  b.writeInt16BE(-1, off); off += 2;
+  b.writeInt16BE(-1, off);
+  off += 2;
   if (off !== size) fail(`encoded ${off} bytes, sized ${size}`);
   return b;
 }

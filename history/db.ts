@@ -13,7 +13,7 @@ import pg from 'pg';
 import type { Config } from '../common/config.ts';
 import { WardstreamError } from '../common/errors.ts';
 import type { Logger } from '../common/log.ts';
-import { fingerprint, parseAuditKey, sameFingerprint, type AuditKey } from './pseudonym.ts';
+import { type AuditKey, fingerprint, parseAuditKey, sameFingerprint } from './pseudonym.ts';
 
 export const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -42,7 +42,11 @@ export async function migrate(url: string, log: Logger): Promise<string[]> {
   await client.connect();
   try {
     const ran = await runner({
-      dbClient: client, dir: MIGRATIONS_DIR, direction: 'up', migrationsTable: 'pgmigrations', checkOrder: true,
+      dbClient: client,
+      dir: MIGRATIONS_DIR,
+      direction: 'up',
+      migrationsTable: 'pgmigrations',
+      checkOrder: true,
       logger: { info: () => {}, warn: (m) => log.warn(m), error: (m) => log.error(m), debug: () => {} },
     });
     if (ran.length) log.info('database migrated', { applied: ran.map((m) => m.name).join(',') });
@@ -52,7 +56,11 @@ export async function migrate(url: string, log: Logger): Promise<string[]> {
   }
 }
 
-export async function openHistory(config: Config, log: Logger, o: { poolSize?: number; ephemeral?: boolean; launcher?: PostgresLauncher } = {}): Promise<History> {
+export async function openHistory(
+  config: Config,
+  log: Logger,
+  o: { poolSize?: number; ephemeral?: boolean; launcher?: PostgresLauncher } = {},
+): Promise<History> {
   let embedded: EmbeddedPostgres | null = null;
   let url = config.databaseUrl;
   if (!url) {
@@ -69,7 +77,15 @@ export async function openHistory(config: Config, log: Logger, o: { poolSize?: n
   const pool = new pg.Pool({ connectionString: url, max: o.poolSize ?? 4 });
   // An idle client that loses its server emits 'error' on the pool; the next query reconnects.
   pool.on('error', (err) => log.warn('postgres connection lost', { err }));
-  return { pool, url, embedded, async close() { await pool.end(); await embedded?.stop(); } };
+  return {
+    pool,
+    url,
+    embedded,
+    async close() {
+      await pool.end();
+      await embedded?.stop();
+    },
+  };
 }
 
 /**
@@ -79,7 +95,8 @@ export async function openHistory(config: Config, log: Logger, o: { poolSize?: n
  */
 export function auditKeyOf(config: Config): AuditKey {
   if (config.auditKey) return parseAuditKey(config.auditKeyId, config.auditKey);
-  if (config.databaseUrl) throw new WardstreamError('CONFIG_ERR_INVALID', 'WARDSTREAM_AUDIT_KEY is required with DATABASE_URL (hex, >= 32 bytes; see docs/operations.md)');
+  if (config.databaseUrl)
+    throw new WardstreamError('CONFIG_ERR_INVALID', 'WARDSTREAM_AUDIT_KEY is required with DATABASE_URL (hex, >= 32 bytes; see docs/operations.md)');
   const file = `${path.resolve(config.pgDataDir)}.audit-key`;
   if (!existsSync(file)) {
     mkdirSync(path.dirname(file), { recursive: true });
@@ -94,6 +111,9 @@ export async function registerAuditKey(pool: pg.Pool, key: AuditKey): Promise<vo
   await pool.query('INSERT INTO audit_keys (key_id, fingerprint) VALUES ($1, $2) ON CONFLICT (key_id) DO NOTHING', [key.id, fp]);
   const r = await pool.query<{ fingerprint: string }>('SELECT fingerprint FROM audit_keys WHERE key_id = $1', [key.id]);
   if (!sameFingerprint(r.rows[0]!.fingerprint, fp)) {
-    throw new WardstreamError('CONFIG_ERR_INVALID', `WARDSTREAM_AUDIT_KEY does not match the key "${key.id}" already used in this database; a new key needs a new WARDSTREAM_AUDIT_KEY_ID (docs/operations.md, key rotation)`);
+    throw new WardstreamError(
+      'CONFIG_ERR_INVALID',
+      `WARDSTREAM_AUDIT_KEY does not match the key "${key.id}" already used in this database; a new key needs a new WARDSTREAM_AUDIT_KEY_ID (docs/operations.md, key rotation)`,
+    );
   }
 }

@@ -12,7 +12,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { WardstreamError } from '../common/errors.ts';
 
-export interface AuditKey { readonly id: string; readonly key: Buffer }
+export interface AuditKey {
+  readonly id: string;
+  readonly key: Buffer;
+}
 
 export function parseAuditKey(id: string, hex: string): AuditKey {
   if (!/^([0-9a-fA-F]{2}){32,}$/.test(hex)) throw new WardstreamError('CONFIG_ERR_INVALID', 'audit key must be hex, at least 32 bytes');

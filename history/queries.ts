@@ -11,13 +11,17 @@
  * its protocol parser decodes every field as UTF-8 text first.
  */
 import type pg from 'pg';
-import { WardstreamError } from '../common/errors.ts';
 import { to as copyTo } from 'pg-copy-streams';
+import { WardstreamError } from '../common/errors.ts';
 import { VITAL_NAMES, type VitalName } from '../schemas/records.ts';
 import { copyDataStart, PG_EPOCH_MS } from './copy-binary.ts';
 
 /** One patient's vitals as columns: `values[name][i]` was measured at `ts[i]` (NaN: not in that reading). */
-export interface PatientVitals { readonly ts: Float64Array; readonly values: Readonly<Record<VitalName, Float64Array>>; readonly count: number }
+export interface PatientVitals {
+  readonly ts: Float64Array;
+  readonly values: Readonly<Record<VitalName, Float64Array>>;
+  readonly count: number;
+}
 
 /** The vitals' columns, in VITAL_NAMES order (heartRate → heart_rate). */
 const VITAL_COLUMNS = VITAL_NAMES.map((n) => n.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)).join(', ');
@@ -41,7 +45,9 @@ export async function patientVitals(pool: pg.Pool, patientId: string, fromMs: nu
       stream.on('end', () => resolve());
       stream.on('error', reject);
     });
-  } finally { client.release(); }
+  } finally {
+    client.release();
+  }
   const b = Buffer.concat(chunks);
   // Binary COPY (history/copy-binary.ts): the header, then tuples of int16 field count and
   // (int32 length, bytes) per field; -1 ends the stream.
@@ -62,7 +68,10 @@ export async function patientVitals(pool: pg.Pool, patientId: string, fromMs: nu
       const len = b.readInt32BE(off);
       off += 4;
       if (len < 0) cols[k]![n] = NaN;
-      else { cols[k]![n] = b.readDoubleBE(off); off += len; }
+      else {
+        cols[k]![n] = b.readDoubleBE(off);
+        off += len;
+      }
     }
     n++;
   }

@@ -32,8 +32,12 @@ export type Verdict = 'new' | 'duplicate' | 'stale' | 'restart';
 
 const idx = (s: number) => s % WINDOW;
 const getBit = (b: readonly number[], s: number) => (b[idx(s) >> 4]! >> (idx(s) & (W - 1))) & 1;
-const setBit = (b: number[], s: number) => { b[idx(s) >> 4]! |= 1 << (idx(s) & (W - 1)); };
-const clearBit = (b: number[], s: number) => { b[idx(s) >> 4]! &= ~(1 << (idx(s) & (W - 1))) & 0xffff; };
+const setBit = (b: number[], s: number) => {
+  b[idx(s) >> 4]! |= 1 << (idx(s) & (W - 1));
+};
+const clearBit = (b: number[], s: number) => {
+  b[idx(s) >> 4]! &= ~(1 << (idx(s) & (W - 1))) & 0xffff;
+};
 const zero = (): number[] => new Array<number>(WINDOW / W).fill(0);
 
 /** The bitmap form of a memory (materialized when a gap first appears, and for the changelog). */
@@ -55,7 +59,8 @@ export function observe(mem: SeqMemory, seq: number, ts: number): { verdict: Ver
   if (seq > mem.maxSeq) {
     const maxTs = Math.max(mem.maxTs, ts);
     // minSeq is kept within the window, so a memory restored from the changelog compares equal.
-    if (mem.bits === null && seq === mem.maxSeq + 1) return { verdict: 'new', memory: { maxSeq: seq, maxTs, bits: null, minSeq: Math.max(mem.minSeq, seq - WINDOW + 1) } };
+    if (mem.bits === null && seq === mem.maxSeq + 1)
+      return { verdict: 'new', memory: { maxSeq: seq, maxTs, bits: null, minSeq: Math.max(mem.minSeq, seq - WINDOW + 1) } };
     const d = seq - mem.maxSeq;
     const bits = d >= WINDOW ? zero() : bitmapOf(mem);
     if (d < WINDOW) for (let s = mem.maxSeq + 1; s <= seq; s++) clearBit(bits, s);
@@ -77,7 +82,9 @@ export function observe(mem: SeqMemory, seq: number, ts: number): { verdict: Ver
 /** Changelog form (unchanged since state v2): the bitmap as WINDOW/8 bytes, base64. */
 export function serializeMemory(m: SeqMemory): { maxSeq: number; maxTs: number; bits: string } {
   const bytes = Buffer.alloc(WINDOW / 8);
-  bitmapOf(m).forEach((w, i) => bytes.writeUInt16LE(w, i * 2));
+  bitmapOf(m).forEach((w, i) => {
+    bytes.writeUInt16LE(w, i * 2);
+  });
   return { maxSeq: m.maxSeq, maxTs: m.maxTs, bits: bytes.toString('base64') };
 }
 
@@ -86,7 +93,10 @@ export function deserializeMemory(j: { maxSeq: number; maxTs: number; bits: stri
   Buffer.from(j.bits, 'base64').copy(bytes, 0, 0, WINDOW / 8);
   const bits = zero();
   let set = 0;
-  for (let i = 0; i < bits.length; i++) { bits[i] = bytes.readUInt16LE(i * 2); for (let w = bits[i]!; w; w &= w - 1) set++; }
+  for (let i = 0; i < bits.length; i++) {
+    bits[i] = bytes.readUInt16LE(i * 2);
+    for (let w = bits[i]!; w; w &= w - 1) set++;
+  }
   // Back to the compact form when the bitmap is one run ending at maxSeq (what it came from).
   let r = j.maxSeq;
   while (r - 1 >= 0 && r - 1 > j.maxSeq - WINDOW && getBit(bits, r - 1)) r--;

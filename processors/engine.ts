@@ -4,5 +4,5 @@
  * stages in the order they run); the parts are in engine/.
  */
 export { alertIdOf } from './engine/alert-id.ts';
-export { applyAction, STAGES, step, tickPatient, type StepResult, type StepVerdict, type TickResult } from './engine/engine.ts';
-export { initialState, MAX_DEVICES, statusOf, type Bucket, type DeviceSeq, type Obs, type PatientState } from './engine/patient-state.ts';
+export { applyAction, STAGES, type StepResult, type StepVerdict, step, type TickResult, tickPatient } from './engine/engine.ts';
+export { type Bucket, type DeviceSeq, initialState, MAX_DEVICES, type Obs, type PatientState, statusOf } from './engine/patient-state.ts';

@@ -31,7 +31,11 @@ export const LIFECYCLE = {
 
 /** The states LIFECYCLE allows from (any of) `S` on `E`; never when it has no such transition. */
 export type LifecycleTarget<S extends AlertState, E extends LifeEvent> = S extends AlertState
-  ? E extends keyof (typeof LIFECYCLE)[S] ? (typeof LIFECYCLE)[S][E] extends readonly (infer T)[] ? T : never : never
+  ? E extends keyof (typeof LIFECYCLE)[S]
+    ? (typeof LIFECYCLE)[S][E] extends readonly (infer T)[]
+      ? T
+      : never
+    : never
   : never;
 type Decide<S extends AlertState, E extends LifeEvent> = (a: OpenAlert, cfg: LifecycleConfig) => LifecycleTarget<S, E>;
 /** One decision per transition LIFECYCLE has, and none it has not. */
@@ -72,29 +76,73 @@ export interface Ctx {
 }
 
 export interface Onset {
-  readonly alertId: string; readonly rule: string; readonly label: string; readonly priority: AlertPriority; readonly onsetTs: number;
-  readonly parameter: string | null; readonly value: number | null; readonly threshold: number | null; readonly message: string;
+  readonly alertId: string;
+  readonly rule: string;
+  readonly label: string;
+  readonly priority: AlertPriority;
+  readonly onsetTs: number;
+  readonly parameter: string | null;
+  readonly value: number | null;
+  readonly threshold: number | null;
+  readonly message: string;
   readonly details?: Readonly<Record<string, number>> | null;
 }
 
-function event(a: OpenAlert, ctx: Ctx, phase: AlertPhase, state: AlertState, ts: number, message: string, o: {
-  value?: number | null; details?: Readonly<Record<string, number>> | null; notify?: readonly string[]; actor?: string | null; actorRole?: string | null; priority?: AlertPriority;
-} = {}): AlertEvent {
+function event(
+  a: OpenAlert,
+  ctx: Ctx,
+  phase: AlertPhase,
+  state: AlertState,
+  ts: number,
+  message: string,
+  o: {
+    value?: number | null;
+    details?: Readonly<Record<string, number>> | null;
+    notify?: readonly string[];
+    actor?: string | null;
+    actorRole?: string | null;
+    priority?: AlertPriority;
+  } = {},
+): AlertEvent {
   return {
-    eventId: `${a.alertId}:${a.n}:${phase}`, alertId: a.alertId, patientId: ctx.patientId, wardId: ctx.wardId, bed: ctx.bed, rule: a.rule,
-    priority: o.priority ?? a.priority, phase, state, parameter: a.parameter, value: o.value ?? null, threshold: a.threshold,
-    onsetTs: a.onsetTs, eventTs: ts, message, ruleVersion: ctx.ruleVersion, correlationId: ctx.correlationId,
-    details: o.details ?? null, notify: [...(o.notify ?? [])], actor: o.actor ?? null, actorRole: o.actorRole ?? null,
-    groupedWith: a.groupedWith, silencedUntil: a.silencedUntil,
+    eventId: `${a.alertId}:${a.n}:${phase}`,
+    alertId: a.alertId,
+    patientId: ctx.patientId,
+    wardId: ctx.wardId,
+    bed: ctx.bed,
+    rule: a.rule,
+    priority: o.priority ?? a.priority,
+    phase,
+    state,
+    parameter: a.parameter,
+    value: o.value ?? null,
+    threshold: a.threshold,
+    onsetTs: a.onsetTs,
+    eventTs: ts,
+    message,
+    ruleVersion: ctx.ruleVersion,
+    correlationId: ctx.correlationId,
+    details: o.details ?? null,
+    notify: [...(o.notify ?? [])],
+    actor: o.actor ?? null,
+    actorRole: o.actorRole ?? null,
+    groupedWith: a.groupedWith,
+    silencedUntil: a.silencedUntil,
   };
 }
 
 export type Alerts = Readonly<Record<string, OpenAlert>>;
 const NO_EVENTS: readonly AlertEvent[] = Object.freeze([]);
-export interface Out { readonly alerts: Alerts; readonly events: readonly AlertEvent[] }
+export interface Out {
+  readonly alerts: Alerts;
+  readonly events: readonly AlertEvent[];
+}
 
 const put = (alerts: Alerts, a: OpenAlert): Alerts => ({ ...alerts, [a.alertId]: a });
-const drop = (alerts: Alerts, id: string): Alerts => { const { [id]: _x, ...rest } = alerts; return rest; };
+const drop = (alerts: Alerts, id: string): Alerts => {
+  const { [id]: _x, ...rest } = alerts;
+  return rest;
+};
 
 export function onset(alerts: Alerts, ctx: Ctx, o: Onset, ts: number): Out {
   if (alerts[o.alertId]) return { alerts, events: [] }; // replayed onset: already open
@@ -104,15 +152,36 @@ export function onset(alerts: Alerts, ctx: Ctx, o: Onset, ts: number): Out {
     .filter((x) => !x.acked && PRIORITY_RANK[x.priority] >= PRIORITY_RANK[o.priority])
     .sort((x, y) => PRIORITY_RANK[y.priority] - PRIORITY_RANK[x.priority] || x.onsetTs - y.onsetTs)[0];
   const a: OpenAlert = {
-    alertId: o.alertId, rule: o.rule, label: o.label, priority: o.priority, state: 'active', acked: false, silencedUntil: null, onsetTs: o.onsetTs,
-    parameter: o.parameter, threshold: o.threshold, worst: o.value, lastUpdateTs: ts, escalationLevel: 0, lastEscalationTs: ts,
-    groupedWith: lead ? lead.alertId : null, n: 0,
+    alertId: o.alertId,
+    rule: o.rule,
+    label: o.label,
+    priority: o.priority,
+    state: 'active',
+    acked: false,
+    silencedUntil: null,
+    onsetTs: o.onsetTs,
+    parameter: o.parameter,
+    threshold: o.threshold,
+    worst: o.value,
+    lastUpdateTs: ts,
+    escalationLevel: 0,
+    lastEscalationTs: ts,
+    groupedWith: lead ? lead.alertId : null,
+    n: 0,
   };
   const ev = event(a, ctx, 'start', 'active', ts, o.message, { value: o.value, details: o.details, notify: [ctx.cfg.escalation[0] ?? 'nurse'] });
   return { alerts: put(alerts, { ...a, n: 1 }), events: [ev] };
 }
 
-export function worse(alerts: Alerts, ctx: Ctx, alertId: string, value: number, ts: number, message: string, details?: Readonly<Record<string, number>> | null): Out {
+export function worse(
+  alerts: Alerts,
+  ctx: Ctx,
+  alertId: string,
+  value: number,
+  ts: number,
+  message: string,
+  details?: Readonly<Record<string, number>> | null,
+): Out {
   const a = alerts[alertId];
   const to = a ? nextState(a, 'worse', ctx.cfg) : null;
   if (!a || to === null) return { alerts, events: NO_EVENTS };
@@ -122,14 +191,28 @@ export function worse(alerts: Alerts, ctx: Ctx, alertId: string, value: number, 
   return { alerts: put(alerts, next), events: [event(a, ctx, 'update', to, ts, message, { value, details })] };
 }
 
-export function reprioritize(alerts: Alerts, ctx: Ctx, alertId: string, priority: AlertPriority, value: number | null, ts: number, message: string, details?: Readonly<Record<string, number>> | null): Out {
+export function reprioritize(
+  alerts: Alerts,
+  ctx: Ctx,
+  alertId: string,
+  priority: AlertPriority,
+  value: number | null,
+  ts: number,
+  message: string,
+  details?: Readonly<Record<string, number>> | null,
+): Out {
   const a = alerts[alertId];
   const to = a && a.priority !== priority ? nextState(a, 'reprioritize', ctx.cfg) : null;
   if (!a || to === null) return { alerts, events: NO_EVENTS };
   const up = PRIORITY_RANK[priority] > PRIORITY_RANK[a.priority];
   // A rise in priority is news even to someone who acknowledged the lower one.
   const next: OpenAlert = { ...a, state: to, priority, acked: up ? false : a.acked, lastUpdateTs: ts, lastEscalationTs: ts, n: a.n + 1 };
-  return { alerts: put(alerts, next), events: [event(a, ctx, up ? 'escalate' : 'deescalate', to, ts, message, { value, details, priority, notify: up ? [ctx.cfg.escalation[0] ?? 'nurse'] : [] })] };
+  return {
+    alerts: put(alerts, next),
+    events: [
+      event(a, ctx, up ? 'escalate' : 'deescalate', to, ts, message, { value, details, priority, notify: up ? [ctx.cfg.escalation[0] ?? 'nurse'] : [] }),
+    ],
+  };
 }
 
 export function clear(alerts: Alerts, ctx: Ctx, alertId: string, value: number | null, ts: number, message: string): Out {
@@ -160,7 +243,10 @@ export function silence(alerts: Alerts, ctx: Ctx, alertId: string, actor: string
   // Silencing is time-boxed: never longer than lifecycle.maxSilence.
   const until = ts + Math.min(Math.max(0, durationMs), ctx.cfg.maxSilenceMs);
   const next: OpenAlert = { ...a, state: to, silencedUntil: until, n: a.n + 1 };
-  return { alerts: put(alerts, next), events: [event(next, ctx, 'silenced', to, ts, `${a.label} silenced by ${actorRole} for ${Math.round((until - ts) / 1000)} s`, { actor, actorRole })] };
+  return {
+    alerts: put(alerts, next),
+    events: [event(next, ctx, 'silenced', to, ts, `${a.label} silenced by ${actorRole} for ${Math.round((until - ts) / 1000)} s`, { actor, actorRole })],
+  };
 }
 
 /**
@@ -177,17 +263,27 @@ export function tick(alerts: Alerts, ctx: Ctx, ts: number): Out {
   // whether one escalates is the table's (nextState) to decide.
   for (const id in alerts) {
     const a = alerts[id]!;
-    if (a.silencedUntil === null && !(a.state === 'active' && a.priority === 'high' && !a.acked && a.escalationLevel < roles.length - 1 && a.lastEscalationTs + ctx.cfg.escalateAfterMs <= ts)) continue;
+    if (
+      a.silencedUntil === null &&
+      !(a.state === 'active' && a.priority === 'high' && !a.acked && a.escalationLevel < roles.length - 1 && a.lastEscalationTs + ctx.cfg.escalateAfterMs <= ts)
+    )
+      continue;
     events ??= [];
     let cur = a;
     for (;;) {
-      if (cur.silencedUntil !== null && ts >= cur.silencedUntil) cur = { ...cur, silencedUntil: null, lastEscalationTs: Math.max(cur.lastEscalationTs, cur.silencedUntil) };
+      if (cur.silencedUntil !== null && ts >= cur.silencedUntil)
+        cur = { ...cur, silencedUntil: null, lastEscalationTs: Math.max(cur.lastEscalationTs, cur.silencedUntil) };
       const due = cur.lastEscalationTs + ctx.cfg.escalateAfterMs;
-      const to = cur.priority === 'high' && !cur.acked && cur.silencedUntil === null && cur.escalationLevel < roles.length - 1 && due <= ts ? nextState(cur, 'escalate', ctx.cfg) : null;
+      const to =
+        cur.priority === 'high' && !cur.acked && cur.silencedUntil === null && cur.escalationLevel < roles.length - 1 && due <= ts
+          ? nextState(cur, 'escalate', ctx.cfg)
+          : null;
       if (to === null) break;
       const level = cur.escalationLevel + 1;
       const role = roles[level]!;
-      events.push(event(cur, ctx, 'escalate', to, due, `${cur.label} unacknowledged for ${Math.round((due - cur.onsetTs) / 1000)} s: notify ${role}`, { notify: [role] }));
+      events.push(
+        event(cur, ctx, 'escalate', to, due, `${cur.label} unacknowledged for ${Math.round((due - cur.onsetTs) / 1000)} s: notify ${role}`, { notify: [role] }),
+      );
       cur = { ...cur, state: to, escalationLevel: level, lastEscalationTs: due, n: cur.n + 1 };
     }
     if (cur !== a) out = put(out, cur);

@@ -120,7 +120,14 @@ export function news2(i: News2Inputs, scale: SpO2Scale = 1): News2Score {
   if (i.consciousness != null) sub.consciousness = scoreConsciousness(i.consciousness);
   if (i.temperature != null) sub.temperature = scoreTemperature(i.temperature);
   // Runs for every reading: a plain loop, no intermediate arrays.
-  let total = 0, n = 0, anyThree = false;
-  for (const k in sub) { const v = sub[k as News2Param]!; total += v; n++; if (v === 3) anyThree = true; }
+  let total = 0,
+    n = 0,
+    anyThree = false;
+  for (const k in sub) {
+    const v = sub[k as News2Param]!;
+    total += v;
+    n++;
+    if (v === 3) anyThree = true;
+  }
   return { total, subScores: sub, complete: n === NEWS2_PARAMS.length, level: levelOf(total, anyThree) };
 }

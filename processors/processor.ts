@@ -3,4 +3,4 @@
  * engine) and the patient status it writes.
  */
 export { statusOf } from './engine.ts';
-export { startProcessor, type Processor, type ProcessorOptions } from './runner/runner.ts';
+export { type Processor, type ProcessorOptions, startProcessor } from './runner/runner.ts';

@@ -6,32 +6,60 @@
  * removes a rule. The resolved set's `version` is the file's `version` plus a content hash,
  * recorded on every alert.
  */
-import { Ajv, type ErrorObject } from 'ajv';
+
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { WardstreamError } from '../common/errors.ts';
-import { ID_SOURCE, VITAL_NAMES, type AlertPriority, type VitalName } from '../schemas/records.ts';
+import { type AlertPriority, ID_SOURCE, VITAL_NAMES, type VitalName } from '../schemas/records.ts';
 import { BUILTIN_RULE_IDS } from './builtin-rules.ts';
 import type { SpO2Scale } from './news2.ts';
 
 export interface ThresholdRule {
-  readonly id: string; readonly parameter: VitalName; readonly op: 'above' | 'below'; readonly threshold: number;
-  readonly sustainMs: number; readonly hysteresis: number; readonly clearMs: number; readonly priority: AlertPriority; readonly label: string;
+  readonly id: string;
+  readonly parameter: VitalName;
+  readonly op: 'above' | 'below';
+  readonly threshold: number;
+  readonly sustainMs: number;
+  readonly hysteresis: number;
+  readonly clearMs: number;
+  readonly priority: AlertPriority;
+  readonly label: string;
 }
 export interface TrendRule {
-  readonly id: string; readonly parameter: VitalName; readonly change: number; readonly windowMs: number; readonly sustainMs: number; readonly priority: AlertPriority; readonly label: string;
+  readonly id: string;
+  readonly parameter: VitalName;
+  readonly change: number;
+  readonly windowMs: number;
+  readonly sustainMs: number;
+  readonly priority: AlertPriority;
+  readonly label: string;
 }
-export interface News2Config { readonly enabled: boolean; readonly sustainMs: number; readonly freshnessMs: number; readonly clearMs: number; readonly deescalateMs: number; readonly spo2Scale: SpO2Scale }
+export interface News2Config {
+  readonly enabled: boolean;
+  readonly sustainMs: number;
+  readonly freshnessMs: number;
+  readonly clearMs: number;
+  readonly deescalateMs: number;
+  readonly spo2Scale: SpO2Scale;
+}
 export interface TechnicalConfig {
-  readonly signalLossMs: number; readonly sensorOffMs: number; readonly jumpWindowMs: number; readonly maxJump: Readonly<Partial<Record<VitalName, number>>>; readonly allowedLatenessMs: number;
+  readonly signalLossMs: number;
+  readonly sensorOffMs: number;
+  readonly jumpWindowMs: number;
+  readonly maxJump: Readonly<Partial<Record<VitalName, number>>>;
+  readonly allowedLatenessMs: number;
 }
 export type EscalationRole = 'nurse' | 'charge_nurse' | 'physician';
 export interface LifecycleConfig {
-  readonly escalateAfterMs: number; readonly escalation: readonly EscalationRole[]; readonly latch: readonly AlertPriority[];
-  readonly maxSilenceMs: number; readonly updateThrottleMs: number;
+  readonly escalateAfterMs: number;
+  readonly escalation: readonly EscalationRole[];
+  readonly latch: readonly AlertPriority[];
+  readonly maxSilenceMs: number;
+  readonly updateThrottleMs: number;
 }
 export interface RuleSet {
   readonly version: string;
@@ -47,35 +75,78 @@ const PRIORITY = { enum: ['high', 'medium', 'low'] };
 const ID = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,40}$', not: { enum: BUILTIN_RULE_IDS } };
 const SECS = { type: 'number', minimum: 0, maximum: 86400 };
 const threshold = {
-  type: 'object', additionalProperties: false, required: ['id'],
+  type: 'object',
+  additionalProperties: false,
+  required: ['id'],
   properties: {
-    id: ID, enabled: { type: 'boolean' }, parameter: { enum: VITAL_NAMES }, above: { type: 'number' }, below: { type: 'number' },
-    sustainSec: SECS, hysteresis: { type: 'number', minimum: 0 }, clearSec: SECS, priority: PRIORITY, label: { type: 'string', maxLength: 80 },
+    id: ID,
+    enabled: { type: 'boolean' },
+    parameter: { enum: VITAL_NAMES },
+    above: { type: 'number' },
+    below: { type: 'number' },
+    sustainSec: SECS,
+    hysteresis: { type: 'number', minimum: 0 },
+    clearSec: SECS,
+    priority: PRIORITY,
+    label: { type: 'string', maxLength: 80 },
   },
   not: { required: ['above', 'below'] },
 };
 const trend = {
-  type: 'object', additionalProperties: false, required: ['id'],
-  properties: { id: ID, enabled: { type: 'boolean' }, parameter: { enum: VITAL_NAMES }, change: { type: 'number', not: { const: 0 } }, windowSec: { type: 'number', exclusiveMinimum: 0, maximum: 86400 }, sustainSec: SECS, priority: PRIORITY, label: { type: 'string', maxLength: 80 } },
-};
-const news2 = { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' }, sustainSec: SECS, freshnessSec: SECS, clearSec: SECS, deescalateSec: SECS, spo2Scale: { enum: [1, 2] } } };
-const technical = {
-  type: 'object', additionalProperties: false,
+  type: 'object',
+  additionalProperties: false,
+  required: ['id'],
   properties: {
-    signalLossSec: SECS, sensorOffSec: SECS, jumpWindowSec: SECS, allowedLatenessSec: { type: 'number', minimum: 0, maximum: 60 },
-    maxJump: { type: 'object', additionalProperties: false, properties: Object.fromEntries(VITAL_NAMES.map((v) => [v, { type: 'number', exclusiveMinimum: 0 }])) },
+    id: ID,
+    enabled: { type: 'boolean' },
+    parameter: { enum: VITAL_NAMES },
+    change: { type: 'number', not: { const: 0 } },
+    windowSec: { type: 'number', exclusiveMinimum: 0, maximum: 86400 },
+    sustainSec: SECS,
+    priority: PRIORITY,
+    label: { type: 'string', maxLength: 80 },
+  },
+};
+const news2 = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { enabled: { type: 'boolean' }, sustainSec: SECS, freshnessSec: SECS, clearSec: SECS, deescalateSec: SECS, spo2Scale: { enum: [1, 2] } },
+};
+const technical = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    signalLossSec: SECS,
+    sensorOffSec: SECS,
+    jumpWindowSec: SECS,
+    allowedLatenessSec: { type: 'number', minimum: 0, maximum: 60 },
+    maxJump: {
+      type: 'object',
+      additionalProperties: false,
+      properties: Object.fromEntries(VITAL_NAMES.map((v) => [v, { type: 'number', exclusiveMinimum: 0 }])),
+    },
   },
 };
 const lifecycle = {
-  type: 'object', additionalProperties: false,
+  type: 'object',
+  additionalProperties: false,
   properties: {
-    escalateAfterSec: SECS, escalation: { type: 'array', minItems: 1, items: { enum: ['nurse', 'charge_nurse', 'physician'] } },
-    latch: { type: 'array', items: PRIORITY }, maxSilenceSec: SECS, updateThrottleSec: SECS,
+    escalateAfterSec: SECS,
+    escalation: { type: 'array', minItems: 1, items: { enum: ['nurse', 'charge_nurse', 'physician'] } },
+    latch: { type: 'array', items: PRIORITY },
+    maxSilenceSec: SECS,
+    updateThrottleSec: SECS,
   },
 };
-const section = { type: 'object', additionalProperties: false, properties: { thresholds: { type: 'array', items: threshold }, trends: { type: 'array', items: trend }, news2, technical, lifecycle } };
+const section = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { thresholds: { type: 'array', items: threshold }, trends: { type: 'array', items: trend }, news2, technical, lifecycle },
+};
 const fileSchema = {
-  type: 'object', additionalProperties: false, required: ['version', 'defaults'],
+  type: 'object',
+  additionalProperties: false,
+  required: ['version', 'defaults'],
   properties: {
     version: { type: 'string', minLength: 1, maxLength: 60 },
     defaults: { ...section, required: ['thresholds', 'news2', 'technical', 'lifecycle'] },
@@ -86,8 +157,19 @@ const fileSchema = {
 const validateFile = new Ajv({ allErrors: true }).compile(fileSchema);
 
 type Raw = Record<string, unknown>;
-interface RawSection { thresholds?: Raw[]; trends?: Raw[]; news2?: Raw; technical?: Raw; lifecycle?: Raw }
-interface RawFile { version: string; defaults: RawSection; wards?: Record<string, RawSection>; patients?: Record<string, RawSection> }
+interface RawSection {
+  thresholds?: Raw[];
+  trends?: Raw[];
+  news2?: Raw;
+  technical?: Raw;
+  lifecycle?: Raw;
+}
+interface RawFile {
+  version: string;
+  defaults: RawSection;
+  wards?: Record<string, RawSection>;
+  patients?: Record<string, RawSection>;
+}
 
 function describe(e: ErrorObject): string {
   if (e.keyword === 'additionalProperties') return `unknown field "${String(e.params.additionalProperty)}"`;
@@ -127,27 +209,64 @@ const ms = (s: unknown, dflt: number) => Math.round((typeof s === 'number' ? s :
 function compile(version: string, s: RawSection, where: string): RuleSet {
   const thresholds = (s.thresholds ?? []).map((r): ThresholdRule => {
     if (!r.parameter || (r.above === undefined && r.below === undefined) || !r.priority) {
-      throw new WardstreamError('CONFIG_ERR_INVALID', `${where}: threshold "${String(r.id)}" needs parameter, above or below, and priority (it overrides no default rule)`);
+      throw new WardstreamError(
+        'CONFIG_ERR_INVALID',
+        `${where}: threshold "${String(r.id)}" needs parameter, above or below, and priority (it overrides no default rule)`,
+      );
     }
     return {
-      id: String(r.id), parameter: r.parameter as VitalName, op: r.above !== undefined ? 'above' : 'below', threshold: Number(r.above ?? r.below),
-      sustainMs: ms(r.sustainSec, 0), hysteresis: Number(r.hysteresis ?? 0), clearMs: ms(r.clearSec, 0), priority: r.priority as AlertPriority, label: String(r.label ?? r.id),
+      id: String(r.id),
+      parameter: r.parameter as VitalName,
+      op: r.above !== undefined ? 'above' : 'below',
+      threshold: Number(r.above ?? r.below),
+      sustainMs: ms(r.sustainSec, 0),
+      hysteresis: Number(r.hysteresis ?? 0),
+      clearMs: ms(r.clearSec, 0),
+      priority: r.priority as AlertPriority,
+      label: String(r.label ?? r.id),
     };
   });
   const trends = (s.trends ?? []).map((r): TrendRule => {
-    if (!r.parameter || r.change === undefined || !r.windowSec || !r.priority) throw new WardstreamError('CONFIG_ERR_INVALID', `${where}: trend "${String(r.id)}" needs parameter, change, windowSec and priority`);
-    return { id: String(r.id), parameter: r.parameter as VitalName, change: Number(r.change), windowMs: ms(r.windowSec, 0), sustainMs: ms(r.sustainSec, 0), priority: r.priority as AlertPriority, label: String(r.label ?? r.id) };
+    if (!r.parameter || r.change === undefined || !r.windowSec || !r.priority)
+      throw new WardstreamError('CONFIG_ERR_INVALID', `${where}: trend "${String(r.id)}" needs parameter, change, windowSec and priority`);
+    return {
+      id: String(r.id),
+      parameter: r.parameter as VitalName,
+      change: Number(r.change),
+      windowMs: ms(r.windowSec, 0),
+      sustainMs: ms(r.sustainSec, 0),
+      priority: r.priority as AlertPriority,
+      label: String(r.label ?? r.id),
+    };
   });
   const n = s.news2 ?? {};
   const t = s.technical ?? {};
   const l = s.lifecycle ?? {};
   return {
-    version, thresholds, trends,
-    news2: { enabled: n.enabled !== false, sustainMs: ms(n.sustainSec, 30), freshnessMs: ms(n.freshnessSec, 900), clearMs: ms(n.clearSec, 60), deescalateMs: ms(n.deescalateSec, 900), spo2Scale: (n.spo2Scale as SpO2Scale) ?? 1 },
-    technical: { signalLossMs: ms(t.signalLossSec, 60), sensorOffMs: ms(t.sensorOffSec, 30), jumpWindowMs: ms(t.jumpWindowSec, 5), maxJump: (t.maxJump as Partial<Record<VitalName, number>>) ?? {}, allowedLatenessMs: ms(t.allowedLatenessSec, 2) },
+    version,
+    thresholds,
+    trends,
+    news2: {
+      enabled: n.enabled !== false,
+      sustainMs: ms(n.sustainSec, 30),
+      freshnessMs: ms(n.freshnessSec, 900),
+      clearMs: ms(n.clearSec, 60),
+      deescalateMs: ms(n.deescalateSec, 900),
+      spo2Scale: (n.spo2Scale as SpO2Scale) ?? 1,
+    },
+    technical: {
+      signalLossMs: ms(t.signalLossSec, 60),
+      sensorOffMs: ms(t.sensorOffSec, 30),
+      jumpWindowMs: ms(t.jumpWindowSec, 5),
+      maxJump: (t.maxJump as Partial<Record<VitalName, number>>) ?? {},
+      allowedLatenessMs: ms(t.allowedLatenessSec, 2),
+    },
     lifecycle: {
-      escalateAfterMs: ms(l.escalateAfterSec, 60), escalation: (l.escalation as EscalationRole[]) ?? ['nurse', 'charge_nurse', 'physician'],
-      latch: (l.latch as AlertPriority[]) ?? ['high'], maxSilenceMs: ms(l.maxSilenceSec, 300), updateThrottleMs: ms(l.updateThrottleSec, 60),
+      escalateAfterMs: ms(l.escalateAfterSec, 60),
+      escalation: (l.escalation as EscalationRole[]) ?? ['nurse', 'charge_nurse', 'physician'],
+      latch: (l.latch as AlertPriority[]) ?? ['high'],
+      maxSilenceMs: ms(l.maxSilenceSec, 300),
+      updateThrottleMs: ms(l.updateThrottleSec, 60),
     },
   };
 }
@@ -158,7 +277,11 @@ export class RuleBook {
   readonly defaults: RuleSet;
 
   /** `text`: the rule file itself, so another thread (parallel replay) can load the same book. */
-  constructor(private readonly raw: RawFile, contentHash: string, readonly text = '') {
+  constructor(
+    private readonly raw: RawFile,
+    contentHash: string,
+    readonly text = '',
+  ) {
     this.version = `${raw.version}@${contentHash.slice(0, 8)}`;
     this.defaults = compile(this.version, raw.defaults, 'defaults');
     // Resolve every override once now, so a bad override fails at load, not at the first reading.
@@ -172,8 +295,10 @@ export class RuleBook {
     if (!rs) {
       const ward = this.raw.wards?.[wardId];
       const patient = this.raw.patients?.[patientId];
-      rs = !ward && !patient ? this.defaults
-        : compile(this.version, mergeSection(mergeSection(this.raw.defaults, ward), patient), patient ? `patients.${patientId}` : `wards.${wardId}`);
+      rs =
+        !ward && !patient
+          ? this.defaults
+          : compile(this.version, mergeSection(mergeSection(this.raw.defaults, ward), patient), patient ? `patients.${patientId}` : `wards.${wardId}`);
       if (this.cache.size > 50_000) this.cache.clear();
       this.cache.set(key, rs);
     }
@@ -191,13 +316,19 @@ export function parseRuleFile(text: string, source = 'rules'): RuleBook {
   }
   const data = doc.toJS() as unknown;
   if (!validateFile(data)) {
-    const msgs = (validateFile.errors ?? []).filter((e) => e.keyword !== 'if').slice(0, 5).map((e) => {
-      const parts = e.instancePath.split('/').slice(1).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
-      const node = doc.getIn(parts, true) as { range?: [number, number, number] } | undefined;
-      const line = node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
-      const field = parts.length ? parts.join('.') : '(top level)';
-      return `${source}${line ? `:${line}` : ''}: ${field} ${describe(e)}`;
-    });
+    const msgs = (validateFile.errors ?? [])
+      .filter((e) => e.keyword !== 'if')
+      .slice(0, 5)
+      .map((e) => {
+        const parts = e.instancePath
+          .split('/')
+          .slice(1)
+          .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+        const node = doc.getIn(parts, true) as { range?: [number, number, number] } | undefined;
+        const line = node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+        const field = parts.length ? parts.join('.') : '(top level)';
+        return `${source}${line ? `:${line}` : ''}: ${field} ${describe(e)}`;
+      });
     throw new WardstreamError('CONFIG_ERR_INVALID', msgs.join('; '));
   }
   return new RuleBook(data as unknown as RawFile, createHash('sha256').update(text).digest('hex'), text);

@@ -15,7 +15,7 @@
  * Runs for every changed patient at every commit: encoding is one Avro write.
  */
 import { WardstreamError } from '../common/errors.ts';
-import { CodecError, localCodec, type Codec } from '../schemas/codec.ts';
+import { type Codec, CodecError, localCodec } from '../schemas/codec.ts';
 import type { ProcessorState } from '../schemas/records.ts';
 import { deserializeMemory } from './dedup.ts';
 import { initialState, type PatientState } from './engine/patient-state.ts';
@@ -26,12 +26,15 @@ const JSON_OPEN = 0x7b; // '{'
 const JSON_VERSIONS: readonly unknown[] = [1, 2];
 
 /** What avsc writes from: a field that may be null may be absent too (its default, null, is written). */
-type Writable<T> = T extends Buffer ? T
-  : T extends readonly (infer I)[] ? readonly Writable<I>[]
-  : T extends object
-    ? { readonly [K in keyof T as null extends T[K] ? never : K]: Writable<T[K]> }
-      & { readonly [K in keyof T as null extends T[K] ? K : never]?: Writable<T[K]> }
-  : T;
+type Writable<T> = T extends Buffer
+  ? T
+  : T extends readonly (infer I)[]
+    ? readonly Writable<I>[]
+    : T extends object
+      ? { readonly [K in keyof T as null extends T[K] ? never : K]: Writable<T[K]> } & {
+          readonly [K in keyof T as null extends T[K] ? K : never]?: Writable<T[K]>;
+        }
+      : T;
 
 let shared: Codec | undefined;
 /** The codec of the caller, or one with the ids of schemas/registry.json. */
@@ -57,7 +60,9 @@ export function decodeState(b: Buffer, codec?: Codec): PatientState {
 /** v0: the JSON state, put in the shape of v1 and checked like it. */
 function decodeJson(b: Buffer): PatientState {
   let j: Record<string, unknown>;
-  try { j = JSON.parse(b.toString('utf8')) as Record<string, unknown>; } catch (e) {
+  try {
+    j = JSON.parse(b.toString('utf8')) as Record<string, unknown>;
+  } catch (e) {
     throw new WardstreamError('PROCESSOR_ERR_STATE_INVALID', `JSON state: ${(e as Error).message}`, { cause: e });
   }
   if (typeof j !== 'object' || j === null) throw new WardstreamError('PROCESSOR_ERR_STATE_INVALID', 'JSON state is not an object');

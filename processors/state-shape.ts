@@ -12,13 +12,13 @@
  * share the hidden classes of live ones (the engine's hot path is tuned for those).
  */
 import { WardstreamError } from '../common/errors.ts';
-import { VITAL_NAMES, type Acvpu, type AlertPriority, type VitalName } from '../schemas/records.ts';
-import { WINDOW, type SeqMemory } from './dedup.ts';
-import type { Bucket, DeviceSeq, Obs, PatientState, TechnicalAlerts } from './engine/patient-state.ts';
+import { type Acvpu, type AlertPriority, VITAL_NAMES, type VitalName } from '../schemas/records.ts';
+import { type SeqMemory, WINDOW } from './dedup.ts';
 import type { EpisodeState } from './engine/episode.ts';
 import type { News2Episode } from './engine/news2-episode.ts';
-import { NEWS2_PARAMS, type News2Level } from './news2.ts';
+import type { Bucket, DeviceSeq, Obs, PatientState, TechnicalAlerts } from './engine/patient-state.ts';
 import type { OpenAlert } from './lifecycle.ts';
+import { NEWS2_PARAMS, type News2Level } from './news2.ts';
 
 type Raw = Record<string, unknown>;
 
@@ -36,18 +36,34 @@ function fail(where: string, path: string, what: string): never {
 /** Field readers over one stored state; `where` names the record in messages (e.g. "state of p1 (v1)"). */
 class Reader {
   constructor(readonly where: string) {}
-  obj(v: unknown, p: string): Raw { return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Raw) : fail(this.where, p, 'is not an object'); }
-  arr(v: unknown, p: string): readonly unknown[] { return Array.isArray(v) ? v : fail(this.where, p, 'is not an array'); }
-  str(v: unknown, p: string): string { return typeof v === 'string' ? v : fail(this.where, p, 'is not a string'); }
-  optStr(v: unknown, p: string): string | null { return v == null ? null : this.str(v, p); }
-  bool(v: unknown, p: string): boolean { return typeof v === 'boolean' ? v : fail(this.where, p, 'is not a boolean'); }
-  num(v: unknown, p: string): number { return typeof v === 'number' && Number.isFinite(v) ? v : fail(this.where, p, 'is not a finite number'); }
-  optNum(v: unknown, p: string): number | null { return v == null ? null : this.num(v, p); }
+  obj(v: unknown, p: string): Raw {
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Raw) : fail(this.where, p, 'is not an object');
+  }
+  arr(v: unknown, p: string): readonly unknown[] {
+    return Array.isArray(v) ? v : fail(this.where, p, 'is not an array');
+  }
+  str(v: unknown, p: string): string {
+    return typeof v === 'string' ? v : fail(this.where, p, 'is not a string');
+  }
+  optStr(v: unknown, p: string): string | null {
+    return v == null ? null : this.str(v, p);
+  }
+  bool(v: unknown, p: string): boolean {
+    return typeof v === 'boolean' ? v : fail(this.where, p, 'is not a boolean');
+  }
+  num(v: unknown, p: string): number {
+    return typeof v === 'number' && Number.isFinite(v) ? v : fail(this.where, p, 'is not a finite number');
+  }
+  optNum(v: unknown, p: string): number | null {
+    return v == null ? null : this.num(v, p);
+  }
   /** A whole number of at least `min` (times are epoch ms). */
   int(v: unknown, p: string, min = 0): number {
     return Number.isSafeInteger(v) && (v as number) >= min ? (v as number) : fail(this.where, p, `is not a whole number >= ${min}`);
   }
-  optInt(v: unknown, p: string): number | null { return v == null ? null : this.int(v, p); }
+  optInt(v: unknown, p: string): number | null {
+    return v == null ? null : this.int(v, p);
+  }
   oneOf<T extends string>(v: unknown, symbols: readonly T[], p: string): T {
     return symbols.includes(v as T) ? (v as T) : fail(this.where, p, `is not one of ${symbols.join(', ')}`);
   }
@@ -67,8 +83,8 @@ function memory(r: Reader, v: unknown, p: string): SeqMemory {
   if (m.bits != null) {
     const b = r.arr(m.bits, `${p}.bits`);
     if (b.length !== WORDS) fail(r.where, `${p}.bits`, `has ${b.length} words, not ${WORDS}`);
-    const word = (w: unknown, i: number) => (Number.isInteger(w) && (w as number) >= 0 && (w as number) <= 0xffff
-      ? (w as number) : fail(r.where, `${p}.bits.${i}`, 'is not a 16-bit word'));
+    const word = (w: unknown, i: number) =>
+      Number.isInteger(w) && (w as number) >= 0 && (w as number) <= 0xffff ? (w as number) : fail(r.where, `${p}.bits.${i}`, 'is not a 16-bit word');
     bits = b.map(word);
   }
   return { maxSeq, maxTs, bits, minSeq: r.int(m.minSeq, `${p}.minSeq`) };
@@ -78,9 +94,12 @@ function episode(r: Reader, v: unknown, p: string): EpisodeState {
   const e = r.obj(v, p);
   const kind = r.oneOf(e.kind, KINDS, `${p}.kind`);
   switch (kind) {
-    case 'normal': return { kind };
-    case 'pending': return { kind, since: r.int(e.since, `${p}.since`), worst: r.num(e.worst, `${p}.worst`) };
-    case 'active': return { kind, alertId: r.str(e.alertId, `${p}.alertId`), onset: r.int(e.onset, `${p}.onset`), worst: r.num(e.worst, `${p}.worst`) };
+    case 'normal':
+      return { kind };
+    case 'pending':
+      return { kind, since: r.int(e.since, `${p}.since`), worst: r.num(e.worst, `${p}.worst`) };
+    case 'active':
+      return { kind, alertId: r.str(e.alertId, `${p}.alertId`), onset: r.int(e.onset, `${p}.onset`), worst: r.num(e.worst, `${p}.worst`) };
     case 'clearing': {
       const alertId = r.str(e.alertId, `${p}.alertId`);
       return { kind, alertId, onset: r.int(e.onset, `${p}.onset`), worst: r.num(e.worst, `${p}.worst`), since: r.int(e.since, `${p}.since`) };
@@ -92,14 +111,19 @@ function news2Episode(r: Reader, v: unknown, p: string): News2Episode {
   const e = r.obj(v, p);
   const kind = r.oneOf(e.kind, KINDS, `${p}.kind`);
   switch (kind) {
-    case 'normal': return { kind };
-    case 'pending': return { kind, since: r.int(e.since, `${p}.since`) };
+    case 'normal':
+      return { kind };
+    case 'pending':
+      return { kind, since: r.int(e.since, `${p}.since`) };
     case 'active': {
-      const alertId = r.str(e.alertId, `${p}.alertId`), level = r.oneOf(e.level, LEVELS, `${p}.level`), total = r.int(e.total, `${p}.total`);
+      const alertId = r.str(e.alertId, `${p}.alertId`),
+        level = r.oneOf(e.level, LEVELS, `${p}.level`),
+        total = r.int(e.total, `${p}.total`);
       return e.lowerSince == null ? { kind, alertId, level, total } : { kind, alertId, level, total, lowerSince: r.int(e.lowerSince, `${p}.lowerSince`) };
     }
     case 'clearing': {
-      const alertId = r.str(e.alertId, `${p}.alertId`), level = r.oneOf(e.level, LEVELS, `${p}.level`);
+      const alertId = r.str(e.alertId, `${p}.alertId`),
+        level = r.oneOf(e.level, LEVELS, `${p}.level`);
       return { kind, alertId, level, total: r.int(e.total, `${p}.total`), since: r.int(e.since, `${p}.since`) };
     }
   }
@@ -132,12 +156,22 @@ function openAlert(r: Reader, v: unknown, p: string, key: string): OpenAlert {
   const alertId = r.str(a.alertId, `${p}.alertId`);
   if (alertId !== key) fail(r.where, `${p}.alertId`, `is ${alertId}, not its key`);
   return {
-    alertId, rule: r.str(a.rule, `${p}.rule`), label: r.str(a.label, `${p}.label`), priority: r.oneOf(a.priority, PRIORITIES, `${p}.priority`),
-    state: r.oneOf(a.state, OPEN_STATES, `${p}.state`), acked: r.bool(a.acked, `${p}.acked`), silencedUntil: r.optInt(a.silencedUntil, `${p}.silencedUntil`),
-    onsetTs: r.int(a.onsetTs, `${p}.onsetTs`), parameter: r.optStr(a.parameter, `${p}.parameter`), threshold: r.optNum(a.threshold, `${p}.threshold`),
-    worst: r.optNum(a.worst, `${p}.worst`), lastUpdateTs: r.int(a.lastUpdateTs, `${p}.lastUpdateTs`),
+    alertId,
+    rule: r.str(a.rule, `${p}.rule`),
+    label: r.str(a.label, `${p}.label`),
+    priority: r.oneOf(a.priority, PRIORITIES, `${p}.priority`),
+    state: r.oneOf(a.state, OPEN_STATES, `${p}.state`),
+    acked: r.bool(a.acked, `${p}.acked`),
+    silencedUntil: r.optInt(a.silencedUntil, `${p}.silencedUntil`),
+    onsetTs: r.int(a.onsetTs, `${p}.onsetTs`),
+    parameter: r.optStr(a.parameter, `${p}.parameter`),
+    threshold: r.optNum(a.threshold, `${p}.threshold`),
+    worst: r.optNum(a.worst, `${p}.worst`),
+    lastUpdateTs: r.int(a.lastUpdateTs, `${p}.lastUpdateTs`),
     escalationLevel: r.int(a.escalationLevel, `${p}.escalationLevel`),
-    lastEscalationTs: r.int(a.lastEscalationTs, `${p}.lastEscalationTs`), groupedWith: r.optStr(a.groupedWith, `${p}.groupedWith`), n: r.int(a.n, `${p}.n`),
+    lastEscalationTs: r.int(a.lastEscalationTs, `${p}.lastEscalationTs`),
+    groupedWith: r.optStr(a.groupedWith, `${p}.groupedWith`),
+    n: r.int(a.n, `${p}.n`),
   };
 }
 
@@ -153,19 +187,30 @@ export function patientStateOf(v: unknown, where: string): PatientState {
   const consciousness = s.consciousness == null ? null : r.obj(s.consciousness, 'consciousness');
   const onOxygen = s.onOxygen == null ? null : r.obj(s.onOxygen, 'onOxygen');
   return {
-    patientId: r.str(s.patientId, 'patientId'), wardId: r.str(s.wardId, 'wardId'), bed: r.optStr(s.bed, 'bed'), lastTs: r.int(s.lastTs, 'lastTs'), devices,
+    patientId: r.str(s.patientId, 'patientId'),
+    wardId: r.str(s.wardId, 'wardId'),
+    bed: r.optStr(s.bed, 'bed'),
+    lastTs: r.int(s.lastTs, 'lastTs'),
+    devices,
     episodes: r.map(s.episodes, 'episodes', (x, p) => episode(r, x, p)),
-    buckets: r.map(s.buckets, 'buckets', (x, p): readonly Bucket[] => r.arr(x, p).map((b, i) => {
-      const o = r.obj(b, `${p}.${i}`);
-      return { t: r.int(o.t, `${p}.${i}.t`), min: r.num(o.min, `${p}.${i}.min`), max: r.num(o.max, `${p}.${i}.max`) };
-    })),
-    obs: vitals(r, s.obs, 'obs'), raw: vitals(r, s.raw, 'raw'),
+    buckets: r.map(s.buckets, 'buckets', (x, p): readonly Bucket[] =>
+      r.arr(x, p).map((b, i) => {
+        const o = r.obj(b, `${p}.${i}`);
+        return { t: r.int(o.t, `${p}.${i}.t`), min: r.num(o.min, `${p}.${i}.min`), max: r.num(o.max, `${p}.${i}.max`) };
+      }),
+    ),
+    obs: vitals(r, s.obs, 'obs'),
+    raw: vitals(r, s.raw, 'raw'),
     consciousness: consciousness && { v: r.oneOf(consciousness.v, ACVPU, 'consciousness.v'), ts: r.int(consciousness.ts, 'consciousness.ts') },
     onOxygen: onOxygen && { v: r.bool(onOxygen.v, 'onOxygen.v'), ts: r.int(onOxygen.ts, 'onOxygen.ts') },
     news2: news2Episode(r, s.news2, 'news2'),
     news2Last: n2 && {
-      total: r.int(n2.total, 'news2Last.total'), level: r.oneOf(n2.level, LEVELS, 'news2Last.level'),
-      sub: r.map(n2.sub, 'news2Last.sub', (x, p, k) => { r.oneOf(k, NEWS2_PARAMS, p); return r.int(x, p); }),
+      total: r.int(n2.total, 'news2Last.total'),
+      level: r.oneOf(n2.level, LEVELS, 'news2Last.level'),
+      sub: r.map(n2.sub, 'news2Last.sub', (x, p, k) => {
+        r.oneOf(k, NEWS2_PARAMS, p);
+        return r.int(x, p);
+      }),
     },
     artifacts: r.arr(s.artifacts, 'artifacts').map((t, i) => r.int(t, `artifacts.${i}`)),
     sensorOffSince: r.optInt(s.sensorOffSince, 'sensorOffSince'),

@@ -10,11 +10,12 @@
  * writer schema up by the id in the message, so records written under an older registered
  * version stay readable.
  */
-import avro from 'avsc';
+
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WardstreamError, type ErrorCode } from '../common/errors.ts';
+import avro from 'avsc';
+import { type ErrorCode, WardstreamError } from '../common/errors.ts';
 import type { AlertAction, AlertEvent, DeadLetter, HistoryDeadLetter, PatientAssignment, PatientStatus, ProcessorState, VitalsReading } from './records.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -31,7 +32,12 @@ export const SCHEMA_NAMES = {
 } as const;
 export type SchemaKey = keyof typeof SCHEMA_NAMES;
 export interface RecordOf {
-  vitals: VitalsReading; deadLetter: DeadLetter; alert: AlertEvent; assignment: PatientAssignment; action: AlertAction; status: PatientStatus;
+  vitals: VitalsReading;
+  deadLetter: DeadLetter;
+  alert: AlertEvent;
+  assignment: PatientAssignment;
+  action: AlertAction;
+  status: PatientStatus;
   historyDeadLetter: HistoryDeadLetter;
   processorState: ProcessorState;
 }
@@ -43,7 +49,13 @@ export class CodecError extends WardstreamError {
   }
 }
 
-interface RegistryEntry { id: number; key: SchemaKey; name: string; file: string; current: boolean }
+interface RegistryEntry {
+  id: number;
+  key: SchemaKey;
+  name: string;
+  file: string;
+  current: boolean;
+}
 
 function registryEntries(): RegistryEntry[] {
   return (JSON.parse(readFileSync(path.join(here, 'registry.json'), 'utf8')) as { schemas: RegistryEntry[] }).schemas;
@@ -87,7 +99,10 @@ class AvroCodec implements Codec {
   /** Writer schemas by id; older versions are resolved against the current (reader) type. */
   private readonly byId = new Map<number, { key: SchemaKey; resolver?: avro.Resolver }>();
 
-  constructor(private readonly ids: ReadonlyMap<SchemaKey, number>, older: readonly { id: number; key: SchemaKey; schema: object }[] = []) {
+  constructor(
+    private readonly ids: ReadonlyMap<SchemaKey, number>,
+    older: readonly { id: number; key: SchemaKey; schema: object }[] = [],
+  ) {
     for (const key of Object.keys(SCHEMA_NAMES) as SchemaKey[]) {
       const type = avro.Type.forSchema(loadSchema(key) as avro.Schema);
       this.types.set(key, type);
@@ -133,7 +148,10 @@ export function localCodec(): Codec {
   const entries = registryEntries();
   const ids = new Map<SchemaKey, number>();
   for (const e of entries) if (e.current) ids.set(e.key, e.id);
-  return new AvroCodec(ids, entries.filter((e) => !e.current).map((e) => ({ id: e.id, key: e.key, schema: readSchema(e.file) })));
+  return new AvroCodec(
+    ids,
+    entries.filter((e) => !e.current).map((e) => ({ id: e.id, key: e.key, schema: readSchema(e.file) })),
+  );
 }
 
 /**

@@ -18,13 +18,31 @@ import { WardstreamError } from '../common/errors.ts';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const GENERATED_FILE = path.join(here, 'records.generated.ts');
 
-type Schema = string | readonly Schema[] | {
-  readonly type: Schema; readonly name?: string; readonly namespace?: string; readonly doc?: string; readonly [k: string]: unknown;
-};
-interface Field { readonly name: string; readonly type: Schema; readonly doc?: string }
+type Schema =
+  | string
+  | readonly Schema[]
+  | {
+      readonly type: Schema;
+      readonly name?: string;
+      readonly namespace?: string;
+      readonly doc?: string;
+      readonly [k: string]: unknown;
+    };
+interface Field {
+  readonly name: string;
+  readonly type: Schema;
+  readonly doc?: string;
+}
 
 const PRIMITIVES: Readonly<Record<string, string>> = {
-  null: 'null', boolean: 'boolean', int: 'number', long: 'number', float: 'number', double: 'number', string: 'string', bytes: 'Buffer',
+  null: 'null',
+  boolean: 'boolean',
+  int: 'number',
+  long: 'number',
+  float: 'number',
+  double: 'number',
+  string: 'string',
+  bytes: 'Buffer',
 };
 
 /** A doc comment, wrapped to stay within 160 characters a line. */
@@ -34,7 +52,10 @@ function comment(doc: string | undefined, indent: string): string {
   const lines: string[] = [];
   let line = '';
   for (const word of doc.split(' ')) {
-    if (line && indent.length + 3 + line.length + 1 + word.length > 160) { lines.push(line); line = word; } else line = line ? `${line} ${word}` : word;
+    if (line && indent.length + 3 + line.length + 1 + word.length > 160) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
   }
   lines.push(line);
   return `${indent}/**\n${lines.map((l) => `${indent} * ${l}\n`).join('')}${indent} */\n`;
@@ -47,7 +68,10 @@ class Generator {
   readonly interfaces: string[] = [];
 
   /** `referenced`: the names the schema uses as a type (their records get an interface of their own). */
-  constructor(private readonly file: string, private readonly referenced: ReadonlySet<string>) {}
+  constructor(
+    private readonly file: string,
+    private readonly referenced: ReadonlySet<string>,
+  ) {}
 
   private fail(detail: string): never {
     throw new WardstreamError('SCHEMA_ERR_INVALID', `${this.file}: ${detail}`);
@@ -67,8 +91,12 @@ class Generator {
       if (!ref) this.fail(`unknown type ${s}`);
       return typeof ref === 'object' && 'type' in ref && ref.type === 'record' ? s.split('.').at(-1)! : this.type(ref, indent, namespace);
     }
-    if (Array.isArray(s)) { // a union: null last, as the hand-written types had it
-      return (s as readonly Schema[]).map((b) => this.type(b, indent, namespace)).sort((a, b) => Number(a === 'null') - Number(b === 'null')).join(' | ');
+    if (Array.isArray(s)) {
+      // a union: null last, as the hand-written types had it
+      return (s as readonly Schema[])
+        .map((b) => this.type(b, indent, namespace))
+        .sort((a, b) => Number(a === 'null') - Number(b === 'null'))
+        .join(' | ');
     }
     const o = s as Exclude<Schema, string | readonly Schema[]>;
     switch (o.type) {
@@ -101,8 +129,9 @@ class Generator {
 
 /** Names a schema uses as a type (a string that is not a primitive). */
 function referencedNames(s: Schema, out = new Set<string>()): Set<string> {
-  if (typeof s === 'string') { if (!PRIMITIVES[s]) out.add(s); }
-  else if (Array.isArray(s)) for (const b of s as readonly Schema[]) referencedNames(b, out);
+  if (typeof s === 'string') {
+    if (!PRIMITIVES[s]) out.add(s);
+  } else if (Array.isArray(s)) for (const b of s as readonly Schema[]) referencedNames(b, out);
   else {
     const o = s as Exclude<Schema, string | readonly Schema[]>;
     if (o.type === 'record') for (const f of o.fields as readonly Field[]) referencedNames(f.type, out);

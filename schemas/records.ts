@@ -6,7 +6,16 @@
  */
 import type { AlertEvent, VitalsReading } from './records.generated.ts';
 
-export type { AlertAction, AlertEvent, DeadLetter, HistoryDeadLetter, PatientAssignment, PatientStatus, ProcessorState, VitalsReading } from './records.generated.ts';
+export type {
+  AlertAction,
+  AlertEvent,
+  DeadLetter,
+  HistoryDeadLetter,
+  PatientAssignment,
+  PatientStatus,
+  ProcessorState,
+  VitalsReading,
+} from './records.generated.ts';
 
 export const VITAL_NAMES = ['heartRate', 'spo2', 'respRate', 'systolicBp', 'diastolicBp', 'temperature'] as const;
 export type VitalName = (typeof VITAL_NAMES)[number];

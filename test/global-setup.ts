@@ -41,5 +41,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   project.provide('databaseUrl', databaseUrl);
   project.provide('kafkaBrokers', brokers);
-  return async () => { for (const s of stops.reverse()) await s(); };
+  return async () => {
+    for (const s of stops.reverse()) await s();
+  };
 }

@@ -8,32 +8,41 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import mqtt from 'mqtt';
-import { inject } from 'vitest';
 import pg from 'pg';
+import { inject } from 'vitest';
 import WebSocket from 'ws';
-import { startBridge, type Bridge } from '../bridge/bridge.ts';
-import { loadConfig, type Config } from '../common/config.ts';
+import { type Bridge, startBridge } from '../bridge/bridge.ts';
+import { type Config, loadConfig } from '../common/config.ts';
 import { createKafka, ensureTopics } from '../common/kafka.ts';
 import { createLogger } from '../common/log.ts';
 import { createRegistry } from '../common/metrics.ts';
-import { signToken, type Role } from '../gateway/auth.ts';
-import { buildClientBundle } from '../gateway/bundle.ts';
-import { startGateway, type Gateway } from '../gateway/gateway.ts';
 import { startMosquitto } from '../deploy/local/mosquitto.ts';
 import { createDatabase } from '../deploy/local/postgres.ts';
+import { type Role, signToken } from '../gateway/auth.ts';
+import { buildClientBundle } from '../gateway/bundle.ts';
+import { type Gateway, startGateway } from '../gateway/gateway.ts';
 import { migrate } from '../history/db.ts';
-import { startProcessor, type Processor } from '../processors/processor.ts';
-import { localCodec, type Codec } from '../schemas/codec.ts';
+import { type Processor, startProcessor } from '../processors/processor.ts';
+import { type Codec, localCodec } from '../schemas/codec.ts';
 import type { Topics } from '../schemas/topics.ts';
 
 export const SECRET = 'test-secret-'.padEnd(48, 'x');
 export const log = createLogger('test', (process.env.TEST_LOG_LEVEL as 'info') ?? 'error');
 
 export function testConfig(over: Partial<Config> = {}): Config {
-  return loadConfig({}, {
-    kafkaBrokers: [inject('kafkaBrokers')], kafkaTopicPrefix: `t-${randomUUID().slice(0, 8)}.`, kafkaPartitions: 4,
-    mqttPort: 0, port: 0, jwtSecret: SECRET, processorCommitIntervalMs: 200, ...over,
-  });
+  return loadConfig(
+    {},
+    {
+      kafkaBrokers: [inject('kafkaBrokers')],
+      kafkaTopicPrefix: `t-${randomUUID().slice(0, 8)}.`,
+      kafkaPartitions: 4,
+      mqttPort: 0,
+      port: 0,
+      jwtSecret: SECRET,
+      processorCommitIntervalMs: 200,
+      ...over,
+    },
+  );
 }
 
 export async function setupTopics(config: Config): Promise<{ kafka: Kafka; topics: Topics; codec: Codec }> {
@@ -45,7 +54,16 @@ export async function setupTopics(config: Config): Promise<{ kafka: Kafka; topic
   return { kafka, topics, codec: localCodec() };
 }
 
-export interface Stack { config: Config; kafka: Kafka; topics: Topics; codec: Codec; bridge: Bridge; processor: Processor; gateway: Gateway; close(): Promise<void> }
+export interface Stack {
+  config: Config;
+  kafka: Kafka;
+  topics: Topics;
+  codec: Codec;
+  bridge: Bridge;
+  processor: Processor;
+  gateway: Gateway;
+  close(): Promise<void>;
+}
 
 let staticDir: Promise<string> | undefined;
 /** The dashboard's static files (what `npm run build` writes to dist/gateway/public), built once per test process into a temporary directory. */
@@ -66,13 +84,30 @@ export async function startStack(over: Partial<Config> = {}, o: { staticDir?: st
   const bridge = await startBridge({ config, kafka, codec, topics, log, registry, clientId: `bridge-${config.kafkaTopicPrefix}` });
   const processor = await startProcessor({ config, kafka, codec, topics, log, registry });
   const gateway = await startGateway({
-    config, kafka, codec, topics, log, registry, auth: { secret: SECRET, issuer: config.jwtIssuer, audience: config.jwtAudience },
-    dependenciesHealthy: () => bridge.healthy() && processor.healthy(), staticDir: o.staticDir,
+    config,
+    kafka,
+    codec,
+    topics,
+    log,
+    registry,
+    auth: { secret: SECRET, issuer: config.jwtIssuer, audience: config.jwtAudience },
+    dependenciesHealthy: () => bridge.healthy() && processor.healthy(),
+    staticDir: o.staticDir,
   });
   await waitUntil(() => gateway.healthy(), 30_000, 'gateway healthy');
   return {
-    config, kafka, topics, codec, bridge, processor, gateway,
-    async close() { await gateway.close(); await processor.close(); await bridge.close(); },
+    config,
+    kafka,
+    topics,
+    codec,
+    bridge,
+    processor,
+    gateway,
+    async close() {
+      await gateway.close();
+      await processor.close();
+      await bridge.close();
+    },
   };
 }
 
@@ -85,7 +120,10 @@ export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutM
 }
 
 export function token(o: { role?: Role; wards: string[]; ttlSec?: number; now?: number; sub?: string }): Promise<string> {
-  return signToken({ secret: SECRET, issuer: 'wardstream', audience: 'wardstream-gateway' }, { sub: o.sub ?? 'tester', role: o.role ?? 'nurse', wards: o.wards, ttlSec: o.ttlSec ?? 600, now: o.now });
+  return signToken(
+    { secret: SECRET, issuer: 'wardstream', audience: 'wardstream-gateway' },
+    { sub: o.sub ?? 'tester', role: o.role ?? 'nurse', wards: o.wards, ttlSec: o.ttlSec ?? 600, now: o.now },
+  );
 }
 
 export interface Client {
@@ -105,30 +143,45 @@ export function connect(url: string, tok?: string, o: { via?: 'header' | 'query'
   const ws = new WebSocket(target, { headers });
   const messages: Record<string, unknown>[] = [];
   const waiters: (() => void)[] = [];
-  ws.on('message', (d) => { messages.push(JSON.parse(d.toString()) as Record<string, unknown>); for (const w of [...waiters]) w(); });
+  ws.on('message', (d) => {
+    messages.push(JSON.parse(d.toString()) as Record<string, unknown>);
+    for (const w of [...waiters]) w();
+  });
   return new Promise((resolve, reject) => {
     ws.once('unexpected-response', (_req, res) => {
       let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
       res.on('end', () => reject(Object.assign(new Error(`upgrade refused: ${res.statusCode} ${body}`), { status: res.statusCode, body })));
     });
     ws.once('error', reject);
-    ws.once('open', () => resolve({
-      ws, messages,
-      send: (m) => ws.send(JSON.stringify(m)),
-      waitFor(pred, timeoutMs = 30_000, what = 'message') {
-        return new Promise((res, rej) => {
-          const check = () => {
-            const found = messages.find(pred);
-            if (found) { clearTimeout(t); waiters.splice(waiters.indexOf(check), 1); res(found); }
-          };
-          const t = setTimeout(() => { waiters.splice(waiters.indexOf(check), 1); rej(new Error(`timed out waiting for ${what}; got ${messages.length} messages`)); }, timeoutMs);
-          waiters.push(check);
-          check();
-        });
-      },
-      close: () => ws.close(),
-    }));
+    ws.once('open', () =>
+      resolve({
+        ws,
+        messages,
+        send: (m) => ws.send(JSON.stringify(m)),
+        waitFor(pred, timeoutMs = 30_000, what = 'message') {
+          return new Promise((res, rej) => {
+            const check = () => {
+              const found = messages.find(pred);
+              if (found) {
+                clearTimeout(t);
+                waiters.splice(waiters.indexOf(check), 1);
+                res(found);
+              }
+            };
+            const t = setTimeout(() => {
+              waiters.splice(waiters.indexOf(check), 1);
+              rej(new Error(`timed out waiting for ${what}; got ${messages.length} messages`));
+            }, timeoutMs);
+            waiters.push(check);
+            check();
+          });
+        },
+        close: () => ws.close(),
+      }),
+    );
   });
 }
 
@@ -140,11 +193,23 @@ export async function consumeUntil<T>(kafka: Kafka, topic: string, decode: (v: B
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   let resolveDone!: () => void;
-  const finished = new Promise<void>((r) => { resolveDone = r; });
-  await consumer.run({ autoCommit: false, eachBatch: async ({ batch }) => { for (const m of batch.messages) if (m.value) out.push(decode(m.value)); if (done(out)) resolveDone(); } });
+  const finished = new Promise<void>((r) => {
+    resolveDone = r;
+  });
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) if (m.value) out.push(decode(m.value));
+      if (done(out)) resolveDone();
+    },
+  });
   if (done(out)) resolveDone();
   const timer = new Promise<void>((_r, rej) => setTimeout(() => rej(new Error(`timed out reading ${topic}: ${out.length} records`)), timeoutMs));
-  try { await Promise.race([finished, timer]); } finally { await consumer.disconnect(); }
+  try {
+    await Promise.race([finished, timer]);
+  } finally {
+    await consumer.disconnect();
+  }
   return out;
 }
 
@@ -163,7 +228,9 @@ export async function committed(kafka: Kafka, groupId: string, topic: string): P
   try {
     const offs = await admin.fetchOffsets({ groupId, topics: [topic] });
     return offs[0]!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
-  } finally { await admin.disconnect(); }
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 export const AUDIT_KEY_HEX = 'a1'.repeat(32);

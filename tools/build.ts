@@ -43,7 +43,7 @@ export async function buildDist(): Promise<void> {
   });
   if (tsc.status !== 0) fail(`tsc exited with ${tsc.status}`);
 
-  step('gateway/public + esbuild gateway/client.ts → dist/gateway/public (the gateway\'s static directory)');
+  step("gateway/public + esbuild gateway/client.ts → dist/gateway/public (the gateway's static directory)");
   await buildClientBundle(path.join(DIST, 'gateway/public'));
 
   for (const a of ASSETS) {

@@ -55,7 +55,13 @@ export interface CohortOptions {
   readonly patientPrefix?: string;
 }
 
-export interface DeviceMessage { readonly topic: string; readonly payload: string; readonly patientId: string; readonly seq: number; readonly ts: number }
+export interface DeviceMessage {
+  readonly topic: string;
+  readonly payload: string;
+  readonly patientId: string;
+  readonly seq: number;
+  readonly ts: number;
+}
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
@@ -72,13 +78,28 @@ export class Cohort {
     const wp = o.wardPrefix ?? 'ward-';
     const pp = o.patientPrefix ?? 'p';
     for (let i = 0; i < o.patients; i++) {
-      const scen: Scenario | null = o.scenario === 'mixed' ? (this.rnd() < (o.affected ?? 0.25) ? SCENARIOS[i % SCENARIOS.length]! : null)
-        : o.scenario ? (this.rnd() < (o.affected ?? 1) ? o.scenario : null) : null;
+      const scen: Scenario | null =
+        o.scenario === 'mixed'
+          ? this.rnd() < (o.affected ?? 0.25)
+            ? SCENARIOS[i % SCENARIOS.length]!
+            : null
+          : o.scenario
+            ? this.rnd() < (o.affected ?? 1)
+              ? o.scenario
+              : null
+            : null;
       this.patients.push({
         id: `${pp}${String(i + 1).padStart(4, '0')}`,
         ward: `${wp}${(i % o.wards) + 1}`,
         device: `mon-${String(i + 1).padStart(4, '0')}`,
-        base: { hr: 65 + this.rnd() * 25, spo2: 95 + this.rnd() * 4, rr: 13 + this.rnd() * 5, sbp: 112 + this.rnd() * 25, dbp: 68 + this.rnd() * 12, temp: 36.4 + this.rnd() * 0.8 },
+        base: {
+          hr: 65 + this.rnd() * 25,
+          spo2: 95 + this.rnd() * 4,
+          rr: 13 + this.rnd() * 5,
+          sbp: 112 + this.rnd() * 25,
+          dbp: 68 + this.rnd() * 12,
+          temp: 36.4 + this.rnd() * 0.8,
+        },
         scenario: scen,
         eventAt: (o.eventDelayMs ?? 20_000) + Math.floor(this.rnd() * 20_000),
         seq: 0,
@@ -91,16 +112,43 @@ export class Cohort {
     const n = () => (this.rnd() - 0.5) * 2;
     const t = ts - this.o.start - p.eventAt;
     let { hr, spo2, rr, sbp, dbp, temp } = p.base;
-    hr += n() * 2; spo2 += n() * 0.6; rr += n() * 0.8; sbp += n() * 3; dbp += n() * 2; temp += n() * 0.05;
+    hr += n() * 2;
+    spo2 += n() * 0.6;
+    rr += n() * 0.8;
+    sbp += n() * 3;
+    dbp += n() * 2;
+    temp += n() * 0.05;
     const ramp = (dur: number, hold: number) => (t < 0 ? 0 : t < dur ? t / dur : t < dur + hold ? 1 : t < 2 * dur + hold ? 1 - (t - dur - hold) / dur : 0);
     switch (p.scenario) {
-      case 'tachycardia': hr += ramp(10_000, 60_000) * (152 - hr); rr += ramp(10_000, 60_000) * 6; break;
-      case 'desaturation': spo2 += ramp(10_000, 60_000) * (85 - spo2); rr += ramp(10_000, 60_000) * 8; break;
-      case 'hypotension': sbp += ramp(10_000, 90_000) * (78 - sbp); hr += ramp(10_000, 90_000) * 20; break;
-      case 'artifact': if (t >= 0 && t % 30_000 < 3000) { hr = 180; spo2 = 70; } break;
-      default: break;
+      case 'tachycardia':
+        hr += ramp(10_000, 60_000) * (152 - hr);
+        rr += ramp(10_000, 60_000) * 6;
+        break;
+      case 'desaturation':
+        spo2 += ramp(10_000, 60_000) * (85 - spo2);
+        rr += ramp(10_000, 60_000) * 8;
+        break;
+      case 'hypotension':
+        sbp += ramp(10_000, 90_000) * (78 - sbp);
+        hr += ramp(10_000, 90_000) * 20;
+        break;
+      case 'artifact':
+        if (t >= 0 && t % 30_000 < 3000) {
+          hr = 180;
+          spo2 = 70;
+        }
+        break;
+      default:
+        break;
     }
-    return { heartRate: Math.round(hr), spo2: Math.min(100, Math.round(spo2)), respRate: Math.round(rr), systolicBp: Math.round(sbp), diastolicBp: Math.round(dbp), temperature: r1(temp) };
+    return {
+      heartRate: Math.round(hr),
+      spo2: Math.min(100, Math.round(spo2)),
+      respRate: Math.round(rr),
+      systolicBp: Math.round(sbp),
+      diastolicBp: Math.round(dbp),
+      temperature: r1(temp),
+    };
   }
 
   message(p: SimPatient, ts: number): DeviceMessage {
@@ -118,8 +166,15 @@ export class Cohort {
 }
 
 /** Publishes a cohort in real time over MQTT (QoS 1) until stopped. */
-export async function runSimulator(o: CohortOptions & { url: string; log?: (s: string) => void; durationSec?: number }): Promise<{ stop: () => Promise<void>; published: () => number }> {
-  const client = await mqtt.connectAsync(o.url, { clientId: `wardstream-sim-${o.seed ?? 1}-${process.pid}`, protocolVersion: 4, clean: true, reconnectPeriod: 500 });
+export async function runSimulator(
+  o: CohortOptions & { url: string; log?: (s: string) => void; durationSec?: number },
+): Promise<{ stop: () => Promise<void>; published: () => number }> {
+  const client = await mqtt.connectAsync(o.url, {
+    clientId: `wardstream-sim-${o.seed ?? 1}-${process.pid}`,
+    protocolVersion: 4,
+    clean: true,
+    reconnectPeriod: 500,
+  });
   const cohort = new Cohort(o);
   let published = 0;
   let stopped = false;
@@ -130,12 +185,22 @@ export async function runSimulator(o: CohortOptions & { url: string; log?: (s: s
       const wait = ts - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       if (stopped) break;
-      await Promise.all(messages.map((m) => client.publishAsync(m.topic, m.payload, { qos: 1 }).then(() => { published++; })));
+      await Promise.all(
+        messages.map((m) =>
+          client.publishAsync(m.topic, m.payload, { qos: 1 }).then(() => {
+            published++;
+          }),
+        ),
+      );
     }
   };
   const done = loop().catch((e) => o.log?.(`simulator stopped: ${(e as Error).message}`));
   return {
     published: () => published,
-    async stop() { stopped = true; await done; await client.endAsync(); },
+    async stop() {
+      stopped = true;
+      await done;
+      await client.endAsync();
+    },
   };
 }

@@ -33,9 +33,11 @@ export function buildCentrifugo(): string {
   console.error(`building Centrifugo ${CENTRIFUGO_VERSION} from source with go install (first run only)…`);
   mkdirSync(binDir, { recursive: true });
   const r = spawnSync('go', ['install', `github.com/centrifugal/centrifugo/v6@${CENTRIFUGO_VERSION}`], {
-    stdio: 'inherit', env: { ...process.env, GOBIN: binDir, CGO_ENABLED: '0', GOFLAGS: '-trimpath' },
+    stdio: 'inherit',
+    env: { ...process.env, GOBIN: binDir, CGO_ENABLED: '0', GOFLAGS: '-trimpath' },
   });
-  if (r.status !== 0 || !existsSync(bin)) throw new Error(`go install of Centrifugo ${CENTRIFUGO_VERSION} failed (is Go on PATH and the Go module proxy reachable?)`);
+  if (r.status !== 0 || !existsSync(bin))
+    throw new Error(`go install of Centrifugo ${CENTRIFUGO_VERSION} failed (is Go on PATH and the Go module proxy reachable?)`);
   return bin;
 }
 
@@ -60,10 +62,14 @@ export function writeCentrifugoConfig(workDir: string, s: CentrifugoSetup): stri
       allowed_origins: ['http://127.0.0.1'],
     },
     channel: { without_namespace: { allow_subscribe_for_client: true } },
-    consumers: [{
-      name: 'alerts', enabled: true, type: 'kafka',
-      kafka: { brokers: [s.brokers], topics: [s.topic], consumer_group: s.group, publication_data_mode: { enabled: true } },
-    }],
+    consumers: [
+      {
+        name: 'alerts',
+        enabled: true,
+        type: 'kafka',
+        kafka: { brokers: [s.brokers], topics: [s.topic], consumer_group: s.group, publication_data_mode: { enabled: true } },
+      },
+    ],
   };
   mkdirSync(workDir, { recursive: true });
   const file = path.join(workDir, 'centrifugo.json');

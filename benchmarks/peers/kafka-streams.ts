@@ -10,7 +10,7 @@
  *
  *   npx tsx benchmarks/peers/kafka-streams.ts [--readings 300000] [--patients 10000] [--brokers h:p] [--out DIR]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,7 +29,20 @@ const out = arg('--out', 'benchmarks/results');
 function build(): void {
   if (existsSync(path.join(peer, 'target', 'peer-kafka-streams-1.0.0.jar')) && existsSync(path.join(peer, 'target', 'lib'))) return;
   console.error('building the Kafka Streams peer with Maven (first run only)…');
-  const r = spawnSync('mvn', ['-q', '-B', '-f', path.join(peer, 'pom.xml'), 'package', '-DskipTests', 'dependency:copy-dependencies', `-DoutputDirectory=${path.join(peer, 'target', 'lib')}`], { stdio: 'inherit' });
+  const r = spawnSync(
+    'mvn',
+    [
+      '-q',
+      '-B',
+      '-f',
+      path.join(peer, 'pom.xml'),
+      'package',
+      '-DskipTests',
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${path.join(peer, 'target', 'lib')}`,
+    ],
+    { stdio: 'inherit' },
+  );
   if (r.status !== 0) throw new Error('mvn package failed for the Kafka Streams peer');
 }
 
@@ -47,7 +60,14 @@ function startPeer(args: string[], onLine: (l: string) => void): ChildProcess {
   const cp = `${path.join(peer, 'target', 'classes')}:${path.join(peer, 'target', 'lib', '*')}`;
   const child = spawn('java', ['-Xmx512m', '-cp', cp, 'dev.wardstream.peer.ThresholdApp', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let buf = '';
-  child.stdout!.on('data', (d: Buffer) => { buf += d.toString(); let i; while ((i = buf.indexOf('\n')) >= 0) { onLine(buf.slice(0, i)); buf = buf.slice(i + 1); } });
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      onLine(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
   child.stderr!.resume();
   return child;
 }
@@ -65,13 +85,16 @@ async function runPeer(brokers: string) {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'wardstream-ks-'));
   let runningAt = 0;
   const t0 = performance.now();
-  const first = startPeer([brokers, topics.vitals, alerts, appId, schema, stateDir], (l) => { if (!runningAt && /-> RUNNING/.test(l)) runningAt = performance.now(); });
+  const first = startPeer([brokers, topics.vitals, alerts, appId, schema, stateDir], (l) => {
+    if (!runningAt && /-> RUNNING/.test(l)) runningAt = performance.now();
+  });
   const p = progress('kafka streams', READINGS);
   let last = 0;
   for (;;) {
     if (first.exitCode !== null) throw new Error(`Kafka Streams peer exited with ${first.exitCode}`);
     const c = await bt.committed(appId);
-    p.tick(c - last); last = c;
+    p.tick(c - last);
+    last = c;
     if (c >= READINGS) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -86,9 +109,14 @@ async function runPeer(brokers: string) {
   let second: ChildProcess | null = null;
   await new Promise<void>((resolve, reject) => {
     second = startPeer([brokers, topics.vitals, alerts, appId, schema, fresh], (l) => {
-      if (/-> RUNNING/.test(l) && !restoredMs) { restoredMs = performance.now() - t1; resolve(); }
+      if (/-> RUNNING/.test(l) && !restoredMs) {
+        restoredMs = performance.now() - t1;
+        resolve();
+      }
     });
-    second.once('exit', (c) => { if (!restoredMs) reject(new Error(`peer exited with ${c} before RUNNING`)); });
+    second.once('exit', (c) => {
+      if (!restoredMs) reject(new Error(`peer exited with ${c} before RUNNING`));
+    });
   });
   await stop(second!);
   rmSync(stateDir, { recursive: true, force: true });
@@ -105,8 +133,14 @@ try {
   const ours = await benchProcessor({ brokers, readings: READINGS, patients: PATIENTS });
   const ks = await runPeer(brokers);
   const res = {
-    date: new Date().toISOString(), readings: READINGS, patients: PATIENTS,
-    wardstream: { rules: 'full default rule file + NEWS2 + technical + lifecycle', readingsPerSec: ours.processorRps, restoreFromStartMs: ours.restoreFromStartMs },
+    date: new Date().toISOString(),
+    readings: READINGS,
+    patients: PATIENTS,
+    wardstream: {
+      rules: 'full default rule file + NEWS2 + technical + lifecycle',
+      readingsPerSec: ours.processorRps,
+      restoreFromStartMs: ours.restoreFromStartMs,
+    },
     kafkaStreams: { rules: 'hr-high sustained threshold + de-duplication', ...ks },
     throughputRatio: Math.round((ours.processorRps / ks.readingsPerSec) * 100) / 100,
   };

@@ -11,13 +11,13 @@ import { WardstreamError } from '../../common/errors.ts';
 import { createLogger } from '../../common/log.ts';
 import { startRuntime } from '../../common/runtime.ts';
 import { openHistory } from '../../history/db.ts';
-import { launchLocalPostgres } from '../launchers.ts';
 import { parseReplayArgs } from '../../history/replay/args.ts';
 import { publishReplay, runReplay } from '../../history/replay/replay.ts';
 import { diffCsv, toCsv, toHtml, toJson, toTable } from '../../history/replay/report.ts';
 import { DEFAULT_RULE_FILE, loadRuleFile, type RuleBook } from '../../processors/rulebook.ts';
 import { localCodec } from '../../schemas/codec.ts';
 import type { CliContext } from '../context.ts';
+import { launchLocalPostgres } from '../launchers.ts';
 import { collect, numberAtLeast } from '../options.ts';
 
 interface ReplayOptions {

@@ -4,7 +4,7 @@ import { loadConfig } from '../../common/config.ts';
 import { createLogger } from '../../common/log.ts';
 import { runSimulator } from '../../tools/simulator.ts';
 import type { CliContext } from '../context.ts';
-import { cohortOptions, type CohortValues, numberAtLeast, scenarioOption } from '../options.ts';
+import { type CohortValues, cohortOptions, numberAtLeast, scenarioOption } from '../options.ts';
 
 export function registerSimulate(program: Command, ctx: CliContext): void {
   const cmd = program.command('simulate').description("publish simulated patients' vitals to an MQTT broker (default: the embedded one of npm start)");

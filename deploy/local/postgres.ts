@@ -86,7 +86,11 @@ function runningServer(dataDir: string): number | null {
 /** Every existing ancestor lets others through (o+x), so the postgres user can reach a child. */
 function traversable(dir: string): boolean {
   for (let d = dir; ; d = path.dirname(d)) {
-    try { if ((statSync(d).mode & 0o001) === 0) return false; } catch { /* not created yet */ }
+    try {
+      if ((statSync(d).mode & 0o001) === 0) return false;
+    } catch {
+      /* not created yet */
+    }
     if (path.dirname(d) === d) return true;
   }
 }
@@ -118,10 +122,16 @@ export async function startLocalPostgres(o: LocalPostgresOptions = {}): Promise<
   const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: '', ...o.settings };
   const EmbeddedPostgres = await embeddedPostgres();
   const server = new EmbeddedPostgres({
-    databaseDir: dataDir, port, user: USER, password, persistent: !ephemeral, createPostgresUser: root,
+    databaseDir: dataDir,
+    port,
+    user: USER,
+    password,
+    persistent: !ephemeral,
+    createPostgresUser: root,
     authMethod: 'scram-sha-256',
     postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
-    onLog: () => {}, onError: (e) => log(`postgres: ${String(e)}`),
+    onLog: () => {},
+    onError: (e) => log(`postgres: ${String(e)}`),
   });
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     log(`initialising a PostgreSQL cluster in ${dataDir}`);
@@ -174,7 +184,11 @@ export async function startLocalPostgres(o: LocalPostgresOptions = {}): Promise<
 export async function createDatabase(url: string, name: string): Promise<string> {
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
-  try { await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`); } finally { await admin.end(); }
+  try {
+    await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+  } finally {
+    await admin.end();
+  }
   const u = new URL(url);
   u.pathname = `/${name}`;
   return u.toString();

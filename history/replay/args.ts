@@ -19,7 +19,9 @@ export interface ReplayArgs {
   readonly timelines: number;
 }
 
-const bad = (msg: string): never => { throw new WardstreamError('CLI_ERR_USAGE', msg); };
+const bad = (msg: string): never => {
+  throw new WardstreamError('CLI_ERR_USAGE', msg);
+};
 
 export function parseTime(s: string, now: number, what: string): number {
   const v = s.trim();
@@ -34,10 +36,22 @@ export function parseTime(s: string, now: number, what: string): number {
   return bad(`${what} "${s}" is not a time (ISO 8601 like 2026-11-25T08:00Z, epoch ms, now, or now-24h / now-30m / now-7d)`);
 }
 
-export function parseReplayArgs(a: {
-  from?: string; to?: string; ward?: readonly string[]; patients?: readonly string[]; rules?: string; source?: string; name?: string;
-  warmup?: string; publish?: boolean; out?: string; timelines?: string;
-}, now: number): ReplayArgs {
+export function parseReplayArgs(
+  a: {
+    from?: string;
+    to?: string;
+    ward?: readonly string[];
+    patients?: readonly string[];
+    rules?: string;
+    source?: string;
+    name?: string;
+    warmup?: string;
+    publish?: boolean;
+    out?: string;
+    timelines?: string;
+  },
+  now: number,
+): ReplayArgs {
   if (!a.from) bad('--from is required');
   const from = parseTime(a.from!, now, '--from');
   const to = a.to ? parseTime(a.to, now, '--to') : now;
@@ -50,9 +64,21 @@ export function parseReplayArgs(a: {
   if (!Number.isFinite(warmupMin) || warmupMin < 0) bad(`--warmup must be minutes >= 0, got "${a.warmup}"`);
   const timelines = a.timelines === undefined ? 6 : Number(a.timelines);
   if (!Number.isInteger(timelines) || timelines < 0 || timelines > 100) bad(`--timelines must be an integer 0..100, got "${a.timelines}"`);
-  const patients = (a.patients ?? []).flatMap((p) => p.split(',')).map((p) => p.trim()).filter(Boolean);
+  const patients = (a.patients ?? [])
+    .flatMap((p) => p.split(','))
+    .map((p) => p.trim())
+    .filter(Boolean);
   return {
-    from, to, wards: [...new Set(a.ward ?? [])], patients: [...new Set(patients)], rulesFile: a.rules ?? null, source: source as 'kafka' | 'postgres', name,
-    warmupMs: warmupMin * 60_000, publish: a.publish ?? false, out: a.out ?? `replay-${name}`, timelines,
+    from,
+    to,
+    wards: [...new Set(a.ward ?? [])],
+    patients: [...new Set(patients)],
+    rulesFile: a.rules ?? null,
+    source: source as 'kafka' | 'postgres',
+    name,
+    warmupMs: warmupMin * 60_000,
+    publish: a.publish ?? false,
+    out: a.out ?? `replay-${name}`,
+    timelines,
   };
 }

@@ -17,12 +17,13 @@
  * Processing one patient at a time also keeps the working set in cache: the same engine runs
  * several times faster than over interleaved patients (benchmarks/README.md).
  */
-import { applyAction, step, tickPatient, type PatientState } from '../../processors/engine.ts';
+import { applyAction, type PatientState, step, tickPatient } from '../../processors/engine.ts';
 import type { RuleBook, RuleSet } from '../../processors/rulebook.ts';
 import type { AlertAction, AlertEvent, VitalsReading } from '../../schemas/records.ts';
 import { partitionForWard } from '../../schemas/topics.ts';
 
-export const byTsSeq = (a: VitalsReading, b: VitalsReading): number => a.ts - b.ts || a.seq - b.seq || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0);
+export const byTsSeq = (a: VitalsReading, b: VitalsReading): number =>
+  a.ts - b.ts || a.seq - b.seq || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0);
 
 /** A patient whose readings are applied; its final timers wait for the partition's watermark. */
 export interface PatientInProgress {
@@ -61,8 +62,11 @@ export function applyReadings(readings: readonly VitalsReading[], actions: reado
 }
 
 export interface PeriodOptions {
-  readonly actions: ReadonlyMap<string, readonly AlertAction[]>; readonly partitionMaxTs: ReadonlyMap<number, number>;
-  readonly partitions: number; readonly from: number; readonly to: number;
+  readonly actions: ReadonlyMap<string, readonly AlertAction[]>;
+  readonly partitionMaxTs: ReadonlyMap<number, number>;
+  readonly partitions: number;
+  readonly from: number;
+  readonly to: number;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../../common/config.ts';
-import { createProducer, sendChunked, whenReady, type Message } from '../../common/kafka.ts';
+import { createProducer, type Message, sendChunked, whenReady } from '../../common/kafka.ts';
 import type { Codec } from '../../schemas/codec.ts';
 import type { AlertEvent } from '../../schemas/records.ts';
 import { partitionForWard } from '../../schemas/topics.ts';
@@ -16,12 +16,21 @@ export async function publishReplay(kafka: Kafka, config: Config, codec: Codec, 
   await admin.connect();
   try {
     await whenReady(() => admin.createTopics({ topics: [{ topic, numPartitions: config.kafkaPartitions }], waitForLeaders: true }));
-  } finally { await admin.disconnect(); }
+  } finally {
+    await admin.disconnect();
+  }
   const producer = createProducer(kafka);
   await producer.connect();
   try {
-    const messages: Message[] = events.map((e) => ({ key: e.patientId, value: codec.encode('alert', e), partition: partitionForWard(e.wardId, config.kafkaPartitions), timestamp: String(e.eventTs) }));
+    const messages: Message[] = events.map((e) => ({
+      key: e.patientId,
+      value: codec.encode('alert', e),
+      partition: partitionForWard(e.wardId, config.kafkaPartitions),
+      timestamp: String(e.eventTs),
+    }));
     await whenReady(() => sendChunked(producer, [{ topic, messages }]));
-  } finally { await producer.disconnect(); }
+  } finally {
+    await producer.disconnect();
+  }
   return topic;
 }

@@ -25,7 +25,7 @@ import type { AlertEvent } from '../../schemas/records.ts';
 import type { Topics } from '../../schemas/topics.ts';
 import type { ReplayArgs } from './args.ts';
 import { applyReadings, finishPeriod, type PatientInProgress } from './core.ts';
-import { buildReport, eventOrder, spansOf, timelineOf, timelinePatients, type ReplayReport, type Timeline } from './report.ts';
+import { buildReport, eventOrder, type ReplayReport, spansOf, type Timeline, timelineOf, timelinePatients } from './report.ts';
 import { workerCount } from './shards.ts';
 import { checkWards, type Source, type SourceMeta } from './source.ts';
 import { kafkaSource } from './sources/kafka.ts';
@@ -52,7 +52,11 @@ export interface ReplayDeps {
   readonly databaseUrl?: string;
 }
 
-export interface ReplayResult { readonly report: ReplayReport; readonly proposed: readonly AlertEvent[]; readonly current: readonly AlertEvent[] }
+export interface ReplayResult {
+  readonly report: ReplayReport;
+  readonly proposed: readonly AlertEvent[];
+  readonly current: readonly AlertEvent[];
+}
 
 /** Opens the source of `args.source`, read by worker threads when there are several and they can load the rules. */
 async function openSource(args: ReplayArgs, d: ReplayDeps, workers: number): Promise<Source> {
@@ -77,20 +81,33 @@ export async function runReplay(args: ReplayArgs, d: ReplayDeps): Promise<Replay
     try {
       const run = src.readers === 'workers' ? await inWorkers(src, workers, args, d) : await inThisThread(src, args, d);
       return await report(src, run, args, d);
-    } finally { await src.close(); }
+    } finally {
+      await src.close();
+    }
   } catch (e) {
     // The database's or Kafka's own errors (a lost connection, a missing table) get the replay's code.
     throw e instanceof WardstreamError ? e : new WardstreamError('HISTORY_ERR_REPLAY_SOURCE', (e as Error).message, { cause: e });
   }
 }
 
-interface Run { readonly proposed: AlertEvent[]; readonly readings: number; readonly patients: number; readonly meta: SourceMeta }
+interface Run {
+  readonly proposed: AlertEvent[];
+  readonly readings: number;
+  readonly patients: number;
+  readonly meta: SourceMeta;
+}
 
 async function inWorkers(src: Extract<Source, { readers: 'workers' }>, n: number, args: ReplayArgs, d: ReplayDeps): Promise<Run> {
   const meta = await src.meta;
   if (meta.wardsSeen) checkWards(args, meta.wardsSeen);
   d.progress?.(0, meta.total);
-  const r = await replayInWorkers(src, meta, n, { book: d.book, from: args.from, to: args.to, partitions: d.config.kafkaPartitions, progress: (done) => d.progress?.(done, meta.total) });
+  const r = await replayInWorkers(src, meta, n, {
+    book: d.book,
+    from: args.from,
+    to: args.to,
+    partitions: d.config.kafkaPartitions,
+    progress: (done) => d.progress?.(done, meta.total),
+  });
   if (!meta.wardsSeen) checkWards(args, r.wardsSeen);
   d.progress?.(r.readings, meta.total);
   return { proposed: r.events, readings: r.readings, patients: r.patients, meta };
@@ -108,17 +125,24 @@ async function inThisThread(src: Extract<Source, { readers: 'this-thread' }>, ar
   let known: SourceMeta | null = null;
   const waiting: PatientInProgress[] = [];
   const period = (m: SourceMeta) => ({ partitionMaxTs: m.partitionMaxTs, partitions: d.config.kafkaPartitions, from: args.from, to: args.to });
-  void src.meta.then((m) => {
-    known = m;
-    d.progress?.(done, m.total);
-  }, () => {});
+  void src.meta.then(
+    (m) => {
+      known = m;
+      d.progress?.(done, m.total);
+    },
+    () => {},
+  );
   d.progress?.(0, 0);
   for await (const readings of src.patients()) {
     const p = applyReadings(readings, src.actions.get(readings[0]!.patientId) ?? [], d.book);
-    if (known) proposed.push(...finishPeriod(p, period(known), d.book)); else waiting.push(p);
+    if (known) proposed.push(...finishPeriod(p, period(known), d.book));
+    else waiting.push(p);
     done += readings.length;
     patients++;
-    if (done - lastReport >= PROGRESS_EVERY) { lastReport = done; d.progress?.(done, known ? (known as SourceMeta).total : 0); }
+    if (done - lastReport >= PROGRESS_EVERY) {
+      lastReport = done;
+      d.progress?.(done, known ? (known as SourceMeta).total : 0);
+    }
   }
   const meta = await src.meta;
   checkWards(args, meta.wardsSeen!);
@@ -131,7 +155,18 @@ async function inThisThread(src: Extract<Source, { readers: 'this-thread' }>, ar
 async function report(src: Source, run: Run, args: ReplayArgs, d: ReplayDeps): Promise<ReplayResult> {
   const { meta, proposed } = run;
   proposed.sort(eventOrder);
-  const pre = buildReport({ name: args.name, source: args.source, from: args.from, to: args.to, wards: args.wards, patients: run.patients, readings: run.readings, current: meta.current, proposed, proposedVersion: d.book.version });
+  const pre = buildReport({
+    name: args.name,
+    source: args.source,
+    from: args.from,
+    to: args.to,
+    wards: args.wards,
+    patients: run.patients,
+    readings: run.readings,
+    current: meta.current,
+    proposed,
+    proposedVersion: d.book.version,
+  });
   const cur = spansOf(meta.current);
   const prop = spansOf(proposed);
   const chosen = timelinePatients(pre.diff, cur, prop, args.timelines);

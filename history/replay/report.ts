@@ -14,15 +14,39 @@
  */
 import type { AlertEvent, VitalName, VitalsReading } from '../../schemas/records.ts';
 
-export interface Span { readonly alertId: string; readonly patientId: string; readonly wardId: string; readonly rule: string; readonly priority: string; readonly start: number; readonly end: number | null; readonly onset: number }
+export interface Span {
+  readonly alertId: string;
+  readonly patientId: string;
+  readonly wardId: string;
+  readonly rule: string;
+  readonly priority: string;
+  readonly start: number;
+  readonly end: number | null;
+  readonly onset: number;
+}
 
 export interface RuleRow {
-  readonly rule: string; readonly priority: string;
-  readonly current: Stats; readonly proposed: Stats;
+  readonly rule: string;
+  readonly priority: string;
+  readonly current: Stats;
+  readonly proposed: Stats;
 }
-export interface Stats { readonly alerts: number; readonly notifications: number; readonly perPatientDay: number; readonly ttaMedianSec: number | null; readonly ttaP90Sec: number | null }
+export interface Stats {
+  readonly alerts: number;
+  readonly notifications: number;
+  readonly perPatientDay: number;
+  readonly ttaMedianSec: number | null;
+  readonly ttaP90Sec: number | null;
+}
 
-export interface DiffItem { readonly kind: 'added' | 'removed' | 'earlier' | 'later'; readonly patientId: string; readonly rule: string; readonly currentStart: number | null; readonly proposedStart: number | null; readonly deltaSec: number | null }
+export interface DiffItem {
+  readonly kind: 'added' | 'removed' | 'earlier' | 'later';
+  readonly patientId: string;
+  readonly rule: string;
+  readonly currentStart: number | null;
+  readonly proposedStart: number | null;
+  readonly deltaSec: number | null;
+}
 
 export interface Timeline {
   readonly patientId: string;
@@ -44,11 +68,22 @@ export interface ReplayReport {
   readonly rules: { readonly current: readonly string[]; readonly proposed: string };
   readonly byRule: readonly RuleRow[];
   readonly totals: { readonly current: Stats; readonly proposed: Stats };
-  readonly diff: { readonly added: number; readonly removed: number; readonly earlier: number; readonly later: number; readonly same: number; readonly items: readonly DiffItem[] };
+  readonly diff: {
+    readonly added: number;
+    readonly removed: number;
+    readonly earlier: number;
+    readonly later: number;
+    readonly same: number;
+    readonly items: readonly DiffItem[];
+  };
   /** Width of the `buckets`: an hour, or 5 / 15 min for periods under 12 h (readable charts). */
   readonly bucketMs: number;
   /** Alert starts per rule and time bucket (`start` = bucket start, epoch ms). */
-  readonly buckets: readonly { readonly start: number; readonly current: Readonly<Record<string, number>>; readonly proposed: Readonly<Record<string, number>> }[];
+  readonly buckets: readonly {
+    readonly start: number;
+    readonly current: Readonly<Record<string, number>>;
+    readonly proposed: Readonly<Record<string, number>>;
+  }[];
   readonly timelines: readonly Timeline[];
 }
 
@@ -61,9 +96,22 @@ export function spansOf(events: readonly AlertEvent[]): Span[] {
   const open = new Map<string, { e: AlertEvent; end: number | null }>();
   for (const e of [...events].sort(eventOrder)) {
     if (e.phase === 'start' && !open.has(e.alertId)) open.set(e.alertId, { e, end: null });
-    else if (e.phase === 'end') { const s = open.get(e.alertId); if (s && s.end === null) s.end = e.eventTs; }
+    else if (e.phase === 'end') {
+      const s = open.get(e.alertId);
+      if (s && s.end === null) s.end = e.eventTs;
+    }
   }
-  return [...open.values()].map(({ e, end }) => ({ alertId: e.alertId, patientId: e.patientId, wardId: e.wardId, rule: e.rule, priority: e.priority, start: e.eventTs, end, onset: e.onsetTs }))
+  return [...open.values()]
+    .map(({ e, end }) => ({
+      alertId: e.alertId,
+      patientId: e.patientId,
+      wardId: e.wardId,
+      rule: e.rule,
+      priority: e.priority,
+      start: e.eventTs,
+      end,
+      onset: e.onsetTs,
+    }))
     .sort((a, b) => a.start - b.start || cmp(a.alertId, b.alertId));
 }
 
@@ -78,13 +126,28 @@ function stats(events: readonly AlertEvent[], patientDays: number): Stats {
   const notifications = events.filter(isNotification).length;
   const tta = starts.map((e) => (e.eventTs - e.onsetTs) / 1000);
   const r = (x: number) => Math.round(x * 100) / 100;
-  return { alerts: starts.length, notifications, perPatientDay: patientDays > 0 ? r(notifications / patientDays) : 0, ttaMedianSec: quantile(tta, 0.5), ttaP90Sec: quantile(tta, 0.9) };
+  return {
+    alerts: starts.length,
+    notifications,
+    perPatientDay: patientDays > 0 ? r(notifications / patientDays) : 0,
+    ttaMedianSec: quantile(tta, 0.5),
+    ttaP90Sec: quantile(tta, 0.9),
+  };
 }
 
 /** Matches episodes of the same patient and rule whose spans overlap (greedy, in start order). */
 export function diffSpans(current: readonly Span[], proposed: readonly Span[], to: number): ReplayReport['diff'] {
   const key = (s: Span) => `${s.patientId}\u0000${s.rule}`;
-  const group = (xs: readonly Span[]) => { const m = new Map<string, Span[]>(); for (const s of xs) { const k = key(s); const l = m.get(k); if (l) l.push(s); else m.set(k, [s]); } return m; };
+  const group = (xs: readonly Span[]) => {
+    const m = new Map<string, Span[]>();
+    for (const s of xs) {
+      const k = key(s);
+      const l = m.get(k);
+      if (l) l.push(s);
+      else m.set(k, [s]);
+    }
+    return m;
+  };
   const cur = group(current);
   const prop = group(proposed);
   const items: DiffItem[] = [];
@@ -96,15 +159,34 @@ export function diffSpans(current: readonly Span[], proposed: readonly Span[], t
     for (const x of a) {
       const xEnd = x.end ?? to;
       const j = b.findIndex((y, i) => !used.has(i) && y.start <= xEnd && (y.end ?? to) >= x.start);
-      if (j < 0) { items.push({ kind: 'removed', patientId: x.patientId, rule: x.rule, currentStart: x.start, proposedStart: null, deltaSec: null }); continue; }
+      if (j < 0) {
+        items.push({ kind: 'removed', patientId: x.patientId, rule: x.rule, currentStart: x.start, proposedStart: null, deltaSec: null });
+        continue;
+      }
       used.add(j);
       const y = b[j]!;
       if (y.start === x.start) same++;
-      else items.push({ kind: y.start < x.start ? 'earlier' : 'later', patientId: x.patientId, rule: x.rule, currentStart: x.start, proposedStart: y.start, deltaSec: (y.start - x.start) / 1000 });
+      else
+        items.push({
+          kind: y.start < x.start ? 'earlier' : 'later',
+          patientId: x.patientId,
+          rule: x.rule,
+          currentStart: x.start,
+          proposedStart: y.start,
+          deltaSec: (y.start - x.start) / 1000,
+        });
     }
-    b.forEach((y, i) => { if (!used.has(i)) items.push({ kind: 'added', patientId: y.patientId, rule: y.rule, currentStart: null, proposedStart: y.start, deltaSec: null }); });
+    b.forEach((y, i) => {
+      if (!used.has(i)) items.push({ kind: 'added', patientId: y.patientId, rule: y.rule, currentStart: null, proposedStart: y.start, deltaSec: null });
+    });
   }
-  items.sort((p, q) => (p.currentStart ?? p.proposedStart!) - (q.currentStart ?? q.proposedStart!) || cmp(p.patientId, q.patientId) || cmp(p.rule, q.rule) || cmp(p.kind, q.kind));
+  items.sort(
+    (p, q) =>
+      (p.currentStart ?? p.proposedStart!) - (q.currentStart ?? q.proposedStart!) ||
+      cmp(p.patientId, q.patientId) ||
+      cmp(p.rule, q.rule) ||
+      cmp(p.kind, q.kind),
+  );
   const n = (k: DiffItem['kind']) => items.filter((i) => i.kind === k).length;
   return { added: n('added'), removed: n('removed'), earlier: n('earlier'), later: n('later'), same, items };
 }
@@ -137,7 +219,10 @@ export function timelinePatients(diff: ReplayReport['diff'], current: readonly S
   const score = new Map<string, number>();
   for (const i of diff.items) score.set(i.patientId, (score.get(i.patientId) ?? 0) + 10);
   for (const s of [...current, ...proposed]) score.set(s.patientId, (score.get(s.patientId) ?? 0) + 1);
-  return [...score].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n).map(([id]) => id);
+  return [...score]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, n)
+    .map(([id]) => id);
 }
 
 /** One patient's timeline: its readings from `from` on, downsampled, and its spans on both sides. */
@@ -145,13 +230,23 @@ export function timelineOf(patientId: string, readings: readonly VitalsReading[]
   return {
     patientId,
     series: downsample(readings.filter((r) => r.ts >= from)),
-    current: current.filter((s) => s.patientId === patientId), proposed: proposed.filter((s) => s.patientId === patientId),
+    current: current.filter((s) => s.patientId === patientId),
+    proposed: proposed.filter((s) => s.patientId === patientId),
   };
 }
 
 export function buildReport(o: {
-  name: string; source: 'kafka' | 'postgres'; from: number; to: number; wards: readonly string[]; patients: number; readings: number;
-  current: readonly AlertEvent[]; proposed: readonly AlertEvent[]; proposedVersion: string; timelines?: readonly Timeline[];
+  name: string;
+  source: 'kafka' | 'postgres';
+  from: number;
+  to: number;
+  wards: readonly string[];
+  patients: number;
+  readings: number;
+  current: readonly AlertEvent[];
+  proposed: readonly AlertEvent[];
+  proposedVersion: string;
+  timelines?: readonly Timeline[];
 }): ReplayReport {
   const inRange = (e: AlertEvent) => e.eventTs >= o.from && e.eventTs < o.to;
   const current = o.current.filter(inRange).sort(eventOrder);
@@ -160,10 +255,12 @@ export function buildReport(o: {
   const rules = new Map<string, { rule: string; priority: string }>();
   for (const e of [...current, ...proposed]) if (e.phase === 'start') rules.set(`${e.rule}\u0000${e.priority}`, { rule: e.rule, priority: e.priority });
   const PRI: Record<string, number> = { high: 0, medium: 1, low: 2 };
-  const byRule: RuleRow[] = [...rules.values()].sort((a, b) => cmp(a.rule, b.rule) || (PRI[a.priority] ?? 9) - (PRI[b.priority] ?? 9)).map(({ rule, priority }) => {
-    const pick = (xs: readonly AlertEvent[]) => xs.filter((e) => e.rule === rule && e.priority === priority);
-    return { rule, priority, current: stats(pick(current), patientDays), proposed: stats(pick(proposed), patientDays) };
-  });
+  const byRule: RuleRow[] = [...rules.values()]
+    .sort((a, b) => cmp(a.rule, b.rule) || (PRI[a.priority] ?? 9) - (PRI[b.priority] ?? 9))
+    .map(({ rule, priority }) => {
+      const pick = (xs: readonly AlertEvent[]) => xs.filter((e) => e.rule === rule && e.priority === priority);
+      return { rule, priority, current: stats(pick(current), patientDays), proposed: stats(pick(proposed), patientDays) };
+    });
   const span = o.to - o.from;
   const bucketMs = span >= 12 * 3_600_000 ? 3_600_000 : span >= 3 * 3_600_000 ? 900_000 : 300_000;
   const buckets = new Map<number, { current: Record<string, number>; proposed: Record<string, number> }>();
@@ -178,11 +275,20 @@ export function buildReport(o: {
   count(current, 'current');
   count(proposed, 'proposed');
   return {
-    name: o.name, source: o.source, from: o.from, to: o.to, wards: [...o.wards].sort(), patients: o.patients, patientDays, readings: o.readings,
+    name: o.name,
+    source: o.source,
+    from: o.from,
+    to: o.to,
+    wards: [...o.wards].sort(),
+    patients: o.patients,
+    patientDays,
+    readings: o.readings,
     rules: { current: [...new Set(current.map((e) => e.ruleVersion))].sort(), proposed: o.proposedVersion },
-    byRule, totals: { current: stats(current, patientDays), proposed: stats(proposed, patientDays) },
+    byRule,
+    totals: { current: stats(current, patientDays), proposed: stats(proposed, patientDays) },
     diff: diffSpans(spansOf(current), spansOf(proposed), o.to),
-    bucketMs, buckets: [...buckets].map(([start, v]) => ({ start, ...v })),
+    bucketMs,
+    buckets: [...buckets].map(([start, v]) => ({ start, ...v })),
     timelines: o.timelines ?? [],
   };
 }
@@ -194,32 +300,91 @@ const num = (x: number | null) => (x === null ? '–' : String(x));
 
 export function toTable(r: ReplayReport): string {
   const head = ['rule', 'priority', 'alerts now', 'alerts new', 'notif/pt-day now', 'notif/pt-day new', 'TTA p50 s now', 'TTA p50 s new'];
-  const rows = [...r.byRule.map((x) => [x.rule, x.priority, x.current.alerts, x.proposed.alerts, x.current.perPatientDay, x.proposed.perPatientDay, num(x.current.ttaMedianSec), num(x.proposed.ttaMedianSec)].map(String)),
-    ['all', '', r.totals.current.alerts, r.totals.proposed.alerts, r.totals.current.perPatientDay, r.totals.proposed.perPatientDay, num(r.totals.current.ttaMedianSec), num(r.totals.proposed.ttaMedianSec)].map(String)];
+  const rows = [
+    ...r.byRule.map((x) =>
+      [
+        x.rule,
+        x.priority,
+        x.current.alerts,
+        x.proposed.alerts,
+        x.current.perPatientDay,
+        x.proposed.perPatientDay,
+        num(x.current.ttaMedianSec),
+        num(x.proposed.ttaMedianSec),
+      ].map(String),
+    ),
+    [
+      'all',
+      '',
+      r.totals.current.alerts,
+      r.totals.proposed.alerts,
+      r.totals.current.perPatientDay,
+      r.totals.proposed.perPatientDay,
+      num(r.totals.current.ttaMedianSec),
+      num(r.totals.proposed.ttaMedianSec),
+    ].map(String),
+  ];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
   return [
     `replay "${r.name}" from ${iso(r.from)} to ${iso(r.to)} (${r.source}; ${r.readings.toLocaleString('en')} readings, ${r.patients} patients, ${r.patientDays} patient-days${r.wards.length ? `; wards ${r.wards.join(', ')}` : ''})`,
     `rules: current ${r.rules.current.join(', ') || '(no alerts)'} → proposed ${r.rules.proposed}`,
     '',
-    line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.slice(0, -1).map(line), w.map((n) => '-'.repeat(n)).join('  '), line(rows.at(-1)!),
+    line(head),
+    w.map((n) => '-'.repeat(n)).join('  '),
+    ...rows.slice(0, -1).map(line),
+    w.map((n) => '-'.repeat(n)).join('  '),
+    line(rows.at(-1)!),
     '',
     `difference: ${r.diff.added} added, ${r.diff.removed} removed, ${r.diff.earlier} earlier, ${r.diff.later} later, ${r.diff.same} unchanged`,
     '',
   ].join('\n');
 }
 
-const csvCell = (v: unknown) => { const s = v === null || v === undefined ? '' : String(v); return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
+const csvCell = (v: unknown) => {
+  const s = v === null || v === undefined ? '' : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
 
 export function toCsv(r: ReplayReport): string {
-  const head = ['rule', 'priority', 'current_alerts', 'proposed_alerts', 'current_notifications', 'proposed_notifications', 'current_per_patient_day', 'proposed_per_patient_day', 'current_tta_p50_s', 'proposed_tta_p50_s', 'current_tta_p90_s', 'proposed_tta_p90_s'];
-  const rows = r.byRule.map((x) => [x.rule, x.priority, x.current.alerts, x.proposed.alerts, x.current.notifications, x.proposed.notifications, x.current.perPatientDay, x.proposed.perPatientDay, x.current.ttaMedianSec, x.proposed.ttaMedianSec, x.current.ttaP90Sec, x.proposed.ttaP90Sec]);
-  return [head, ...rows].map((row) => row.map(csvCell).join(',')).join('\n') + '\n';
+  const head = [
+    'rule',
+    'priority',
+    'current_alerts',
+    'proposed_alerts',
+    'current_notifications',
+    'proposed_notifications',
+    'current_per_patient_day',
+    'proposed_per_patient_day',
+    'current_tta_p50_s',
+    'proposed_tta_p50_s',
+    'current_tta_p90_s',
+    'proposed_tta_p90_s',
+  ];
+  const rows = r.byRule.map((x) => [
+    x.rule,
+    x.priority,
+    x.current.alerts,
+    x.proposed.alerts,
+    x.current.notifications,
+    x.proposed.notifications,
+    x.current.perPatientDay,
+    x.proposed.perPatientDay,
+    x.current.ttaMedianSec,
+    x.proposed.ttaMedianSec,
+    x.current.ttaP90Sec,
+    x.proposed.ttaP90Sec,
+  ]);
+  return `${[head, ...rows].map((row) => row.map(csvCell).join(',')).join('\n')}\n`;
 }
 
 export function diffCsv(r: ReplayReport): string {
-  return [['kind', 'patient_id', 'rule', 'current_start', 'proposed_start', 'delta_s'], ...r.diff.items.map((d) => [d.kind, d.patientId, d.rule, iso(d.currentStart), iso(d.proposedStart), d.deltaSec])]
-    .map((row) => row.map(csvCell).join(',')).join('\n') + '\n';
+  return `${[
+    ['kind', 'patient_id', 'rule', 'current_start', 'proposed_start', 'delta_s'],
+    ...r.diff.items.map((d) => [d.kind, d.patientId, d.rule, iso(d.currentStart), iso(d.proposedStart), d.deltaSec]),
+  ]
+    .map((row) => row.map(csvCell).join(','))
+    .join('\n')}\n`;
 }
 
 export const toJson = (r: ReplayReport): string => `${JSON.stringify(r, null, 2)}\n`;
@@ -232,46 +397,93 @@ const COLORS = ['#2f6fb0', '#d9822b', '#3a9b5c', '#a83279', '#7a7a7a', '#b0a02f'
 /** Alerts per time bucket, current vs proposed (two stacked-bar panels sharing the y scale). */
 function bucketChart(r: ReplayReport): string {
   const rules = [...new Set(r.buckets.flatMap((h) => [...Object.keys(h.current), ...Object.keys(h.proposed)]))].sort();
-  const W = 900, H = 220, left = 40, bottom = 24;
+  const W = 900,
+    H = 220,
+    left = 40,
+    bottom = 24;
   const n = Math.max(1, r.buckets.length);
-  const max = Math.max(1, ...r.buckets.flatMap((h) => [Object.values(h.current).reduce((a, b) => a + b, 0), Object.values(h.proposed).reduce((a, b) => a + b, 0)]));
+  const max = Math.max(
+    1,
+    ...r.buckets.flatMap((h) => [Object.values(h.current).reduce((a, b) => a + b, 0), Object.values(h.proposed).reduce((a, b) => a + b, 0)]),
+  );
   const bw = (W - left - 10) / n;
   const panel = (side: 'current' | 'proposed', y0: number) => {
-    const bars = r.buckets.map((h, i) => {
-      let y = y0 + H - bottom;
-      return rules.map((rule, ri) => {
-        const v = h[side][rule] ?? 0;
-        if (!v) return '';
-        const hgt = (v / max) * (H - bottom - 20);
-        y -= hgt;
-        return `<rect class="bar" x="${(left + i * bw + 1).toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(1, bw - 2).toFixed(1)}" height="${hgt.toFixed(1)}" fill="${COLORS[ri % COLORS.length]}"><title>${esc(`${iso(h.start)} ${rule}: ${v}`)}</title></rect>`;
-      }).join('');
-    }).join('');
-    const ticks = r.buckets.map((h, i) => (i % Math.ceil(n / 10) === 0 ? `<text x="${(left + i * bw).toFixed(1)}" y="${y0 + H - 6}" font-size="10">${new Date(h.start).toISOString().slice(5, 16).replace('T', ' ')}</text>` : '')).join('');
-    return `<text x="${left}" y="${y0 + 14}" font-weight="bold">${side === 'current' ? 'Current (actually raised)' : 'Proposed rules'}</text>`
-      + `<line x1="${left}" y1="${y0 + H - bottom}" x2="${W - 10}" y2="${y0 + H - bottom}" stroke="#999"/><text x="4" y="${y0 + 30}" font-size="10">${max}</text>${bars}${ticks}`;
+    const bars = r.buckets
+      .map((h, i) => {
+        let y = y0 + H - bottom;
+        return rules
+          .map((rule, ri) => {
+            const v = h[side][rule] ?? 0;
+            if (!v) return '';
+            const hgt = (v / max) * (H - bottom - 20);
+            y -= hgt;
+            return `<rect class="bar" x="${(left + i * bw + 1).toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(1, bw - 2).toFixed(1)}" height="${hgt.toFixed(1)}" fill="${COLORS[ri % COLORS.length]}"><title>${esc(`${iso(h.start)} ${rule}: ${v}`)}</title></rect>`;
+          })
+          .join('');
+      })
+      .join('');
+    const ticks = r.buckets
+      .map((h, i) =>
+        i % Math.ceil(n / 10) === 0
+          ? `<text x="${(left + i * bw).toFixed(1)}" y="${y0 + H - 6}" font-size="10">${new Date(h.start).toISOString().slice(5, 16).replace('T', ' ')}</text>`
+          : '',
+      )
+      .join('');
+    return (
+      `<text x="${left}" y="${y0 + 14}" font-weight="bold">${side === 'current' ? 'Current (actually raised)' : 'Proposed rules'}</text>` +
+      `<line x1="${left}" y1="${y0 + H - bottom}" x2="${W - 10}" y2="${y0 + H - bottom}" stroke="#999"/><text x="4" y="${y0 + 30}" font-size="10">${max}</text>${bars}${ticks}`
+    );
   };
-  const legend = rules.map((rule, i) => `<rect x="${left + i * 130}" y="${2 * H + 8}" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/><text x="${left + i * 130 + 14}" y="${2 * H + 17}" font-size="11">${esc(rule)}</text>`).join('');
+  const legend = rules
+    .map(
+      (rule, i) =>
+        `<rect x="${left + i * 130}" y="${2 * H + 8}" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/><text x="${left + i * 130 + 14}" y="${2 * H + 17}" font-size="11">${esc(rule)}</text>`,
+    )
+    .join('');
   return `<svg class="chart" id="alerts-over-time" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${2 * H + 30}" font-family="sans-serif" font-size="12">${panel('current', 0)}${panel('proposed', H)}${legend}</svg>`;
 }
 
 function timelineChart(t: Timeline, from: number, to: number): string {
-  const W = 900, H = 170, left = 40, top = 20;
+  const W = 900,
+    H = 170,
+    left = 40,
+    top = 20;
   const x = (ts: number) => left + ((ts - from) / Math.max(1, to - from)) * (W - left - 10);
   const names = Object.keys(t.series);
   const all = names.flatMap((n) => t.series[n]!.map((p) => p[1]));
-  const lo = Math.min(0, ...all), hi = Math.max(1, ...all);
+  const lo = Math.min(0, ...all),
+    hi = Math.max(1, ...all);
   const y = (v: number) => top + (1 - (v - lo) / (hi - lo)) * (H - top - 40);
-  const spans = (xs: readonly Span[], row: number, color: string) => xs.map((s) => `<rect class="span" x="${x(s.start).toFixed(1)}" y="${H - 34 + row * 14}" width="${Math.max(2, x(s.end ?? to) - x(s.start)).toFixed(1)}" height="10" fill="${color}" opacity="0.8"><title>${esc(`${s.rule} (${s.priority}) ${iso(s.start)} – ${iso(s.end)}`)}</title></rect>`).join('');
-  const lines = names.map((n, i) => `<polyline class="line" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.2" points="${t.series[n]!.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(' ')}"><title>${esc(n)}</title></polyline>`).join('');
+  const spans = (xs: readonly Span[], row: number, color: string) =>
+    xs
+      .map(
+        (s) =>
+          `<rect class="span" x="${x(s.start).toFixed(1)}" y="${H - 34 + row * 14}" width="${Math.max(2, x(s.end ?? to) - x(s.start)).toFixed(1)}" height="10" fill="${color}" opacity="0.8"><title>${esc(`${s.rule} (${s.priority}) ${iso(s.start)} – ${iso(s.end)}`)}</title></rect>`,
+      )
+      .join('');
+  const lines = names
+    .map(
+      (n, i) =>
+        `<polyline class="line" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.2" points="${t.series[n]!.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(' ')}"><title>${esc(n)}</title></polyline>`,
+    )
+    .join('');
   const legend = names.map((n, i) => `<text x="${left + i * 110}" y="12" font-size="11" fill="${COLORS[i % COLORS.length]}">${esc(n)}</text>`).join('');
-  return `<svg class="chart timeline" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">${legend}${lines}`
-    + `<text x="2" y="${H - 26}" font-size="9">now</text>${spans(t.current, 0, '#c0392b')}<text x="2" y="${H - 12}" font-size="9">new</text>${spans(t.proposed, 1, '#2f6fb0')}</svg>`;
+  return (
+    `<svg class="chart timeline" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">${legend}${lines}` +
+    `<text x="2" y="${H - 26}" font-size="9">now</text>${spans(t.current, 0, '#c0392b')}<text x="2" y="${H - 12}" font-size="9">new</text>${spans(t.proposed, 1, '#2f6fb0')}</svg>`
+  );
 }
 
 export function toHtml(r: ReplayReport): string {
-  const statRow = (x: RuleRow) => `<tr><td>${esc(x.rule)}</td><td>${esc(x.priority)}</td><td>${x.current.alerts}</td><td>${x.proposed.alerts}</td><td>${x.current.perPatientDay}</td><td>${x.proposed.perPatientDay}</td><td>${num(x.current.ttaMedianSec)}</td><td>${num(x.proposed.ttaMedianSec)}</td></tr>`;
-  const diffRows = r.diff.items.slice(0, 500).map((d) => `<tr class="${d.kind}"><td>${d.kind}</td><td>${esc(d.patientId)}</td><td>${esc(d.rule)}</td><td>${iso(d.currentStart)}</td><td>${iso(d.proposedStart)}</td><td>${d.deltaSec ?? ''}</td></tr>`).join('');
+  const statRow = (x: RuleRow) =>
+    `<tr><td>${esc(x.rule)}</td><td>${esc(x.priority)}</td><td>${x.current.alerts}</td><td>${x.proposed.alerts}</td><td>${x.current.perPatientDay}</td><td>${x.proposed.perPatientDay}</td><td>${num(x.current.ttaMedianSec)}</td><td>${num(x.proposed.ttaMedianSec)}</td></tr>`;
+  const diffRows = r.diff.items
+    .slice(0, 500)
+    .map(
+      (d) =>
+        `<tr class="${d.kind}"><td>${d.kind}</td><td>${esc(d.patientId)}</td><td>${esc(d.rule)}</td><td>${iso(d.currentStart)}</td><td>${iso(d.proposedStart)}</td><td>${d.deltaSec ?? ''}</td></tr>`,
+    )
+    .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>wardstream replay: ${esc(r.name)}</title>
 <style>body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:960px}table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child,td:nth-child(2){text-align:left}

@@ -32,9 +32,13 @@ export interface SourceMeta {
 export type ShardSpec =
   | { readonly source: 'postgres'; readonly url: string; readonly where: string; readonly partitionMaxTs: readonly (readonly [number, number])[] }
   | {
-    readonly source: 'kafka'; readonly brokers: readonly string[]; readonly topicPrefix: string; readonly schemaRegistryUrl: string | null;
-    readonly args: ReplayArgs; readonly partitions: readonly number[];
-  };
+      readonly source: 'kafka';
+      readonly brokers: readonly string[];
+      readonly topicPrefix: string;
+      readonly schemaRegistryUrl: string | null;
+      readonly args: ReplayArgs;
+      readonly partitions: readonly number[];
+    };
 
 interface SourceCommon {
   readonly meta: Promise<SourceMeta>;
@@ -46,12 +50,13 @@ interface SourceCommon {
   close(): Promise<void>;
 }
 
-export type Source = SourceCommon & (
+export type Source = SourceCommon &
   /** Per patient, in patient order: readings sorted by (ts, seq, device). */
-  | { readonly readers: 'this-thread'; patients(): AsyncIterable<VitalsReading[]> }
-  /** The share of each of `n` worker threads (`meta` first: the shares may need its watermarks). */
-  | { readonly readers: 'workers'; shards(n: number, meta: SourceMeta): ShardSpec[] }
-);
+  (
+    | { readonly readers: 'this-thread'; patients(): AsyncIterable<VitalsReading[]> }
+    /** The share of each of `n` worker threads (`meta` first: the shares may need its watermarks). */
+    | { readonly readers: 'workers'; shards(n: number, meta: SourceMeta): ShardSpec[] }
+  );
 
 /** A worker's share, opened in the worker: its patients in order, and the watermarks to finish them with. */
 export interface Shard {
@@ -82,5 +87,6 @@ export function checkWards(args: Pick<ReplayArgs, 'wards' | 'from' | 'to'>, seen
 /** Adds an action to its patient's list (in the order given). */
 export function addAction(byPatient: Map<string, AlertAction[]>, a: AlertAction): void {
   const l = byPatient.get(a.patientId);
-  if (l) l.push(a); else byPatient.set(a.patientId, [a]);
+  if (l) l.push(a);
+  else byPatient.set(a.patientId, [a]);
 }

@@ -5,10 +5,10 @@
  * events of all workers.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { AlertAction, AlertEvent } from '../../schemas/records.ts';
 import { WardstreamError } from '../../common/errors.ts';
 import { createLogger } from '../../common/log.ts';
 import { parseRuleFile } from '../../processors/rulebook.ts';
+import type { AlertAction, AlertEvent } from '../../schemas/records.ts';
 import { replayPeriod } from './core.ts';
 import type { ShardResult } from './shards.ts';
 import type { ShardSpec } from './source.ts';
@@ -34,20 +34,30 @@ const PROGRESS_EVERY = 20_000;
 
 async function run(w: WorkerInput): Promise<void> {
   const book = parseRuleFile(w.ruleText, 'replay');
-  if (book.version !== w.ruleVersion) throw new WardstreamError('HISTORY_ERR_REPLAY_WORKER', `rule version mismatch in worker: ${book.version} vs ${w.ruleVersion}`);
+  if (book.version !== w.ruleVersion)
+    throw new WardstreamError('HISTORY_ERR_REPLAY_WORKER', `rule version mismatch in worker: ${book.version} vs ${w.ruleVersion}`);
   const shard = w.spec.source === 'postgres' ? await openPostgresShard(w.spec) : await openKafkaShard(w.spec, w.index, createLogger('replay-worker'));
   const events: AlertEvent[] = [];
-  let readings = 0, patients = 0, reported = 0;
+  let readings = 0,
+    patients = 0,
+    reported = 0;
   try {
     const period = { actions: new Map(w.actions), partitionMaxTs: shard.partitionMaxTs, partitions: w.partitions, from: w.from, to: w.to };
     for await (const rs of shard.patients()) {
       events.push(...replayPeriod(rs, period, book));
       readings += rs.length;
       patients++;
-      if (readings - reported >= PROGRESS_EVERY) { reported = readings; parentPort!.postMessage({ type: 'progress', done: readings } satisfies WorkerOutput); }
+      if (readings - reported >= PROGRESS_EVERY) {
+        reported = readings;
+        parentPort!.postMessage({ type: 'progress', done: readings } satisfies WorkerOutput);
+      }
     }
-  } finally { await shard.close(); }
+  } finally {
+    await shard.close();
+  }
   parentPort!.postMessage({ type: 'done', events, readings, patients, wardsSeen: [...shard.wardsSeen] } satisfies WorkerOutput);
 }
 
-run(workerData as WorkerInput).catch((e: unknown) => parentPort!.postMessage({ type: 'error', message: (e as Error).stack ?? String(e) } satisfies WorkerOutput));
+run(workerData as WorkerInput).catch((e: unknown) =>
+  parentPort!.postMessage({ type: 'error', message: (e as Error).stack ?? String(e) } satisfies WorkerOutput),
+);

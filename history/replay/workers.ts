@@ -36,20 +36,36 @@ export interface WorkersOptions {
 }
 
 /** Replays the source's shards on `n` worker threads; fails with the first worker that fails. */
-export async function replayInWorkers(src: Extract<Source, { readers: 'workers' }>, meta: SourceMeta, n: number, o: WorkersOptions): Promise<ReturnType<typeof mergeShards>> {
+export async function replayInWorkers(
+  src: Extract<Source, { readers: 'workers' }>,
+  meta: SourceMeta,
+  n: number,
+  o: WorkersOptions,
+): Promise<ReturnType<typeof mergeShards>> {
   const done = new Array<number>(n).fill(0);
   const specs = src.shards(n, meta);
   const actions = [...src.actions];
   const fail = (i: number, detail: string) => new WardstreamError('HISTORY_ERR_REPLAY_WORKER', `replay worker ${i}: ${detail}`);
-  const results = await Promise.all(specs.map((spec, index) => new Promise<ShardResult>((resolve, reject) => {
-    const w = startWorker({ index, spec, ruleText: o.book.text, ruleVersion: o.book.version, from: o.from, to: o.to, partitions: o.partitions, actions });
-    w.on('message', (m: WorkerOutput) => {
-      if (m.type === 'progress') { done[index] = m.done; o.progress(done.reduce((a, b) => a + b, 0)); }
-      else if (m.type === 'done') { resolve(m); void w.terminate(); }
-      else reject(fail(index, m.message));
-    });
-    w.on('error', (e) => reject(fail(index, e.stack ?? String(e))));
-    w.on('exit', (code) => { if (code !== 0 && code !== 1) reject(fail(index, `exited with ${code}`)); });
-  })));
+  const results = await Promise.all(
+    specs.map(
+      (spec, index) =>
+        new Promise<ShardResult>((resolve, reject) => {
+          const w = startWorker({ index, spec, ruleText: o.book.text, ruleVersion: o.book.version, from: o.from, to: o.to, partitions: o.partitions, actions });
+          w.on('message', (m: WorkerOutput) => {
+            if (m.type === 'progress') {
+              done[index] = m.done;
+              o.progress(done.reduce((a, b) => a + b, 0));
+            } else if (m.type === 'done') {
+              resolve(m);
+              void w.terminate();
+            } else reject(fail(index, m.message));
+          });
+          w.on('error', (e) => reject(fail(index, e.stack ?? String(e))));
+          w.on('exit', (code) => {
+            if (code !== 0 && code !== 1) reject(fail(index, `exited with ${code}`));
+          });
+        }),
+    ),
+  );
   return mergeShards(results);
 }

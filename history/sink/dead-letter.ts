@@ -14,19 +14,37 @@ import { rowKey, type SinkKind } from './batch.ts';
 import { sqlStateOf } from './failures.ts';
 
 /** The Kafka message a dead letter came from. */
-export interface Origin { readonly topic: string; readonly partition: number; readonly offset: string; readonly value: Buffer }
+export interface Origin {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly value: Buffer;
+}
 
 /** The dead letter of one refused record (pure). */
 export function deadLetterOf<K extends SinkKind>(kind: K, record: RecordOf[K], origin: Origin, error: WardstreamError, now: number): HistoryDeadLetter {
   const correlationId = (record as { correlationId?: string }).correlationId ?? null;
   return {
-    reason: error.code, detail: error.message, sqlState: sqlStateOf(error), topic: origin.topic, partition: origin.partition, offset: Number(origin.offset),
-    rowKey: rowKey(kind, record), payload: origin.value, failedAt: now, correlationId,
+    reason: error.code,
+    detail: error.message,
+    sqlState: sqlStateOf(error),
+    topic: origin.topic,
+    partition: origin.partition,
+    offset: Number(origin.offset),
+    rowKey: rowKey(kind, record),
+    payload: origin.value,
+    failedAt: now,
+    correlationId,
   };
 }
 
 /** Produces dead letters (acks=all), keyed like the records they came from. */
-export async function sendDeadLetters(producer: Producer, codec: Codec, topic: string, letters: readonly { readonly key: Buffer | null; readonly letter: HistoryDeadLetter }[]): Promise<void> {
+export async function sendDeadLetters(
+  producer: Producer,
+  codec: Codec,
+  topic: string,
+  letters: readonly { readonly key: Buffer | null; readonly letter: HistoryDeadLetter }[],
+): Promise<void> {
   if (!letters.length) return;
   await producer.send({ topic, acks: -1, messages: letters.map((l) => ({ key: l.key, value: codec.encode('historyDeadLetter', l.letter) })) });
 }

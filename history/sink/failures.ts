@@ -16,7 +16,7 @@
  * A redelivered row is not a failure at all: the inserts are ON CONFLICT DO NOTHING on the
  * rows' keys, so unique violations (23505) do not reach this module on the keyed paths.
  */
-import { WardstreamError, type ErrorCode } from '../../common/errors.ts';
+import { type ErrorCode, WardstreamError } from '../../common/errors.ts';
 
 type SinkCode = Extract<ErrorCode, 'HISTORY_ERR_DB_UNAVAILABLE' | 'HISTORY_ERR_DB_SETUP' | 'HISTORY_ERR_ROW_REFUSED' | 'HISTORY_ERR_WRITE_FAILED'>;
 
@@ -58,8 +58,10 @@ export function classifyWriteError(e: unknown): WardstreamError {
   if (e instanceof WardstreamError) return e;
   const message = e instanceof Error ? e.message : String(e);
   const state = sqlStateOf(e);
-  if (state) return new WardstreamError(BY_SQLSTATE[state] ?? BY_CLASS[state.slice(0, 2)] ?? 'HISTORY_ERR_WRITE_FAILED', `SQLSTATE ${state}: ${message}`, { cause: e });
+  if (state)
+    return new WardstreamError(BY_SQLSTATE[state] ?? BY_CLASS[state.slice(0, 2)] ?? 'HISTORY_ERR_WRITE_FAILED', `SQLSTATE ${state}: ${message}`, { cause: e });
   const sys = (e as { code?: unknown } | null)?.code;
-  if ((typeof sys === 'string' && SOCKET_ERRORS.has(sys)) || DRIVER_CONNECTION.test(message)) return new WardstreamError('HISTORY_ERR_DB_UNAVAILABLE', message, { cause: e });
+  if ((typeof sys === 'string' && SOCKET_ERRORS.has(sys)) || DRIVER_CONNECTION.test(message))
+    return new WardstreamError('HISTORY_ERR_DB_UNAVAILABLE', message, { cause: e });
   return new WardstreamError('HISTORY_ERR_WRITE_FAILED', message, { cause: e });
 }

@@ -21,7 +21,12 @@ export function dayOfPartition(name: string): number | null {
 /** Partitions whose whole day ended more than `retentionDays` before `now`. */
 export function expiredPartitions(names: readonly string[], now: number, retentionDays: number): string[] {
   const cutoff = dayStart(now) - retentionDays * DAY_MS;
-  return names.filter((n) => { const d = dayOfPartition(n); return d !== null && d + DAY_MS <= cutoff; }).sort();
+  return names
+    .filter((n) => {
+      const d = dayOfPartition(n);
+      return d !== null && d + DAY_MS <= cutoff;
+    })
+    .sort();
 }
 
 export function daysBetween(fromTs: number, toTs: number): number[] {
@@ -56,7 +61,8 @@ export async function ensurePartitions(db: pg.Pool, days: readonly number[]): Pr
 
 export async function listPartitions(db: pg.Pool): Promise<string[]> {
   const r = await db.query<{ name: string }>(
-    "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'vitals' ORDER BY 1");
+    "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'vitals' ORDER BY 1",
+  );
   return r.rows.map((x) => x.name);
 }
 
@@ -93,7 +99,10 @@ export class PartitionDays {
     await ensurePartitions(this.db, days);
     for (const d of days) this.known.add(d);
     const dropped = await dropExpired(this.db, now, retentionDays);
-    if (dropped.length) { this.known.clear(); for (const d of days) this.known.add(d); }
+    if (dropped.length) {
+      this.known.clear();
+      for (const d of days) this.known.add(d);
+    }
     return dropped;
   }
 }

@@ -37,7 +37,10 @@ export interface StoreIo {
   failed(err: WardstreamError, what: { readonly lo: number; readonly hi: number; readonly attempt: number | null }): void;
 }
 
-export interface Refused { readonly index: number; readonly error: WardstreamError }
+export interface Refused {
+  readonly index: number;
+  readonly error: WardstreamError;
+}
 
 const ABANDONED = Symbol('abandoned');
 
@@ -72,9 +75,15 @@ export async function storeOrIsolate(n: number, io: StoreIo, policy: RetryPolicy
   }
   const refused: Refused[] = [];
   const split = async (lo: number, hi: number, e: WardstreamError): Promise<boolean> => {
-    if (hi - lo === 1) { refused.push({ index: lo, error: e }); return true; }
+    if (hi - lo === 1) {
+      refused.push({ index: lo, error: e });
+      return true;
+    }
     const mid = (lo + hi) >>> 1;
-    for (const [a, b] of [[lo, mid], [mid, hi]] as const) {
+    for (const [a, b] of [
+      [lo, mid],
+      [mid, hi],
+    ] as const) {
       const r = await attempt(a, b);
       if (r === ABANDONED) return false;
       if (r && !(await split(a, b, r))) return false;

@@ -32,12 +32,12 @@ import type { Codec } from '../../schemas/codec.ts';
 import type { AlertAction, AlertEvent, VitalsReading } from '../../schemas/records.ts';
 import type { Topics } from '../../schemas/topics.ts';
 import type { AuditKey } from '../pseudonym.ts';
-import { daysOf, decodeBatch, type Decoded, type SinkKind } from './batch.ts';
+import { type Decoded, daysOf, decodeBatch, type SinkKind } from './batch.ts';
 import { deadLetterOf, sendDeadLetters } from './dead-letter.ts';
 import { sqlStateOf } from './failures.ts';
 import { sinkMetrics } from './metrics.ts';
 import { PartitionDays } from './partitions.ts';
-import { DEFAULT_RETRY, storeOrIsolate, type Refused, type RetryPolicy } from './retry.ts';
+import { DEFAULT_RETRY, type Refused, type RetryPolicy, storeOrIsolate } from './retry.ts';
 import { copyVitals, writeEvents } from './store.ts';
 
 export interface Sink {
@@ -51,8 +51,15 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const MAINTENANCE_MS = 3_600_000;
 
 export async function startSink(o: {
-  config: Config; kafka: Kafka; codec: Codec; topics: Topics; log: Logger; pool: pg.Pool; auditKey: AuditKey;
-  registry?: prom.Registry; groupId?: string;
+  config: Config;
+  kafka: Kafka;
+  codec: Codec;
+  topics: Topics;
+  log: Logger;
+  pool: pg.Pool;
+  auditKey: AuditKey;
+  registry?: prom.Registry;
+  groupId?: string;
   /** When a refused batch is split and its refused records dead-lettered (default DEFAULT_RETRY: 5 attempts, 100 ms doubling to 5 s). */
   retry?: Partial<RetryPolicy>;
 }): Promise<Sink> {
@@ -66,16 +73,27 @@ export async function startSink(o: {
     return { dropped };
   };
   await maintain();
-  const timer = setInterval(() => void maintain().catch((err: unknown) => log.warn('partition maintenance failed; retrying in an hour', { err: err as Error })), MAINTENANCE_MS);
+  const timer = setInterval(
+    () => void maintain().catch((err: unknown) => log.warn('partition maintenance failed; retrying in an hour', { err: err as Error })),
+    MAINTENANCE_MS,
+  );
   timer.unref();
 
   const producer = createProducer(o.kafka);
   await producer.connect();
-  const consumer = o.kafka.consumer({ groupId: o.groupId ?? `${config.kafkaTopicPrefix}wardstream-sink`, maxBytesPerPartition: 8 << 20, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+  const consumer = o.kafka.consumer({
+    groupId: o.groupId ?? `${config.kafkaTopicPrefix}wardstream-sink`,
+    maxBytesPerPartition: 8 << 20,
+    maxWaitTimeInMs: 100,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1000,
+  });
   await consumer.connect();
   await consumer.subscribe({ topics: [topics.vitals, topics.alerts, topics.alertActions], fromBeginning: true });
   let joined = false;
-  consumer.on(consumer.events.GROUP_JOIN, () => { joined = true; });
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = true;
+  });
   consumer.on(consumer.events.CRASH, (e) => {
     if (!e.payload.restart) joined = false;
     log.warn('sink consumer error', { err: e.payload.error, restart: e.payload.restart });
@@ -91,7 +109,9 @@ export async function startSink(o: {
     let failure: Error | null = null;
     // A checked-out connection that dies between queries reports it as an 'error' event (which
     // would crash the process unheard); the next query on it fails, and the write with it.
-    const lost = (e: Error) => { failure ??= e; };
+    const lost = (e: Error) => {
+      failure ??= e;
+    };
     client.on('error', lost);
     try {
       if (d.kind === 'vitals') {
@@ -117,15 +137,27 @@ export async function startSink(o: {
     const now = Date.now();
     const letters = refused.map(({ index, error }) => {
       const m = batch.messages[d.at[index]!]!;
-      log.error('record refused by the database, sent to the dead-letter topic', { code: error.code, sqlState: sqlStateOf(error), topic: batch.topic, partition: batch.partition, offset: m.offset });
+      log.error('record refused by the database, sent to the dead-letter topic', {
+        code: error.code,
+        sqlState: sqlStateOf(error),
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: m.offset,
+      });
       metrics?.deadLetters.inc({ reason: error.code });
-      return { key: m.key, letter: deadLetterOf(d.kind, d.records[index]!, { topic: batch.topic, partition: batch.partition, offset: m.offset, value: m.value! }, error, now) };
+      return {
+        key: m.key,
+        letter: deadLetterOf(d.kind, d.records[index]!, { topic: batch.topic, partition: batch.partition, offset: m.offset, value: m.value! }, error, now),
+      };
     });
     await sendDeadLetters(producer, codec, topics.historyDlq, letters);
   };
 
   const countRows = (kind: SinkKind, stored: number) => {
-    if (kind === 'vitals') { metrics?.rows.inc({ table: 'vitals' }, stored); return; }
+    if (kind === 'vitals') {
+      metrics?.rows.inc({ table: 'vitals' }, stored);
+      return;
+    }
     metrics?.rows.inc({ table: 'alert_events' }, kind === 'alert' ? stored : 0);
     metrics?.rows.inc({ table: 'alert_actions' }, kind === 'action' ? stored : 0);
   };
@@ -137,21 +169,42 @@ export async function startSink(o: {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
       const t0 = performance.now();
       const last = batch.messages.at(-1)!;
-      const d = decodeBatch(codec, kindOf(batch.topic), batch.messages.map((m) => m.value), (_i, err) => {
-        metrics?.undecodable.inc({ topic: batch.topic });
-        log.error('undecodable record skipped by the sink', { err, topic: batch.topic });
-      });
+      const d = decodeBatch(
+        codec,
+        kindOf(batch.topic),
+        batch.messages.map((m) => m.value),
+        (_i, err) => {
+          metrics?.undecodable.inc({ topic: batch.topic });
+          log.error('undecodable record skipped by the sink', { err, topic: batch.topic });
+        },
+      );
       if (d.records.length) {
-        const refused = await storeOrIsolate(d.records.length, {
-          write: (lo, hi) => write(d, lo, hi),
-          // Waiting keeps the group session alive; a revoked partition or a stopping sink abandons the batch uncommitted.
-          pause: async (ms) => { await sleep(ms); if (!isRunning() || isStale()) return false; await heartbeat(); return true; },
-          failed: (err, w) => {
-            metrics?.failures.inc({ code: err.code });
-            const where = { code: err.code, sqlState: sqlStateOf(err), topic: batch.topic, partition: batch.partition, records: w.hi - w.lo, attempt: w.attempt ?? undefined };
-            log.warn(err.retriable ? 'sink write failed; retrying' : 'sink batch refused by the database', { ...where, err });
+        const refused = await storeOrIsolate(
+          d.records.length,
+          {
+            write: (lo, hi) => write(d, lo, hi),
+            // Waiting keeps the group session alive; a revoked partition or a stopping sink abandons the batch uncommitted.
+            pause: async (ms) => {
+              await sleep(ms);
+              if (!isRunning() || isStale()) return false;
+              await heartbeat();
+              return true;
+            },
+            failed: (err, w) => {
+              metrics?.failures.inc({ code: err.code });
+              const where = {
+                code: err.code,
+                sqlState: sqlStateOf(err),
+                topic: batch.topic,
+                partition: batch.partition,
+                records: w.hi - w.lo,
+                attempt: w.attempt ?? undefined,
+              };
+              log.warn(err.retriable ? 'sink write failed; retrying' : 'sink batch refused by the database', { ...where, err });
+            },
           },
-        }, policy);
+          policy,
+        );
         if (refused === null) return; // abandoned: nothing committed, the batch is delivered again
         if (refused.length) await deadLetter(batch, d, refused);
         countRows(d.kind, d.records.length - refused.length);
@@ -166,6 +219,10 @@ export async function startSink(o: {
   return {
     healthy: () => joined,
     maintain,
-    async close() { clearInterval(timer); await consumer.disconnect(); await producer.disconnect(); },
+    async close() {
+      clearInterval(timer);
+      await consumer.disconnect();
+      await producer.disconnect();
+    },
   };
 }

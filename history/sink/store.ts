@@ -66,5 +66,8 @@ export async function writeEvents(client: pg.PoolClient, key: AuditKey, alerts: 
     if (actions.length) await client.query(ACTIONS_SQL, actionColumns(actions));
     await client.query(AUDIT_SQL, auditColumns(key, alerts, actions));
     await client.query('COMMIT');
-  } catch (e) { await client.query('ROLLBACK').catch(() => {}); throw e; }
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
 }

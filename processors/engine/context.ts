@@ -11,7 +11,7 @@ import type { AlertEvent, VitalName, VitalsReading } from '../../schemas/records
 import type * as life from '../lifecycle.ts';
 import type { RuleSet } from '../rulebook.ts';
 import type { EpisodeState } from './episode.ts';
-import { copyState, type Bucket, type Draft, type PatientState, type VitalObs } from './patient-state.ts';
+import { type Bucket, copyState, type Draft, type PatientState, type VitalObs } from './patient-state.ts';
 
 /** One stage of the engine: reads the context, replaces fields of its draft, signals the lifecycle. */
 export type Stage = (c: StepContext) => void;
@@ -39,7 +39,13 @@ export class StepContext {
   buckets: Record<string, readonly Bucket[]> | null = null;
 
   /** `reading` is null for a timer step (event time passed without one). */
-  constructor(prev: PatientState, readonly ctx: life.Ctx, readonly rules: RuleSet, readonly reading: VitalsReading | null, readonly ts: number) {
+  constructor(
+    prev: PatientState,
+    readonly ctx: life.Ctx,
+    readonly rules: RuleSet,
+    readonly reading: VitalsReading | null,
+    readonly ts: number,
+  ) {
     this.st = copyState(prev);
     this.alerts = prev.alerts;
     this.prevTs = prev.lastTs;

@@ -18,8 +18,8 @@ import type { AlertAction, AlertEvent, VitalsReading } from '../../schemas/recor
 import { emptyMemory, observe, type Verdict } from '../dedup.ts';
 import * as life from '../lifecycle.ts';
 import type { RuleSet } from '../rulebook.ts';
-import { lifecycleCtx, StepContext, type Stage } from './context.ts';
-import { initialState, MAX_ACTIONS, MAX_DEVICES, type DeviceSeq, type PatientState } from './patient-state.ts';
+import { lifecycleCtx, type Stage, StepContext } from './context.ts';
+import { type DeviceSeq, initialState, MAX_ACTIONS, MAX_DEVICES, type PatientState } from './patient-state.ts';
 import { news2 } from './stages/news2.ts';
 import { observations } from './stages/observations.ts';
 import { screening, signal, signalLossDue } from './stages/technical.ts';
@@ -41,8 +41,15 @@ export const STAGES: readonly Stage[] = [
 ];
 
 export type StepVerdict = Verdict | 'late';
-export interface StepResult { readonly state: PatientState; readonly events: readonly AlertEvent[]; readonly verdict: StepVerdict }
-export interface TickResult { readonly state: PatientState; readonly events: readonly AlertEvent[] }
+export interface StepResult {
+  readonly state: PatientState;
+  readonly events: readonly AlertEvent[];
+  readonly verdict: StepVerdict;
+}
+export interface TickResult {
+  readonly state: PatientState;
+  readonly events: readonly AlertEvent[];
+}
 
 const NO_EVENTS: readonly AlertEvent[] = Object.freeze([]);
 
@@ -68,7 +75,11 @@ export function step(prev: PatientState | undefined, r: VitalsReading, rules: Ru
 
 /** The device list with `entry` for device index `di` (-1: new), most recently heard-from last; past MAX_DEVICES the least recent is forgotten. */
 function remember(list: readonly DeviceSeq[], di: number, entry: DeviceSeq): readonly DeviceSeq[] {
-  if (di === list.length - 1 && di >= 0) { const d = list.slice(); d[di] = entry; return d; }
+  if (di === list.length - 1 && di >= 0) {
+    const d = list.slice();
+    d[di] = entry;
+    return d;
+  }
   const others = di >= 0 ? list.filter((_, i) => i !== di) : list;
   return [...others.slice(Math.max(0, others.length - (MAX_DEVICES - 1))), entry];
 }
@@ -81,7 +92,10 @@ export function tickPatient(st: PatientState, watermark: number, rules: RuleSet)
   if (watermark <= st.lastTs) return { state: st, events: NO_EVENTS };
   // Fast path (runs for every patient of a partition each second): nothing open, nothing due.
   let open = false;
-  for (const _ in st.alerts) { open = true; break; }
+  for (const _ in st.alerts) {
+    open = true;
+    break;
+  }
   if (!open && (st.lastTs === 0 || watermark - st.lastTs < rules.technical.signalLossMs)) return { state: st, events: NO_EVENTS };
   const c = new StepContext(st, lifecycleCtx(st, rules, 'timer'), rules, null, watermark);
   // Stamped at its due time, not at the watermark that noticed it: when the runner's timer
@@ -96,8 +110,9 @@ export function applyAction(st: PatientState, a: AlertAction, rules: RuleSet): T
   if (st.actions.includes(a.actionId)) return { state: st, events: NO_EVENTS };
   const ctx = lifecycleCtx(st, rules, `action:${a.actionId}`);
   const at = Math.max(a.ts, st.lastTs);
-  const out = a.action === 'ack'
-    ? life.acknowledge(st.alerts, ctx, a.alertId, a.user, a.role, at)
-    : life.silence(st.alerts, ctx, a.alertId, a.user, a.role, a.durationMs ?? rules.lifecycle.maxSilenceMs, at);
+  const out =
+    a.action === 'ack'
+      ? life.acknowledge(st.alerts, ctx, a.alertId, a.user, a.role, at)
+      : life.silence(st.alerts, ctx, a.alertId, a.user, a.role, a.durationMs ?? rules.lifecycle.maxSilenceMs, at);
   return { state: { ...st, alerts: out.alerts, actions: [...st.actions.slice(-(MAX_ACTIONS - 1)), a.actionId] }, events: out.events };
 }

@@ -32,10 +32,18 @@ export const TRANSITIONS = {
 export type EpisodePhase = 'start' | 'end' | 'worse';
 type StateOf<K extends EpisodeKind> = Extract<EpisodeState, { kind: K }>;
 type Next<K extends EpisodeKind> = (typeof TRANSITIONS)[K][number];
-export interface StepOut<K extends EpisodeKind> { readonly next: StateOf<Next<K>>; readonly phase?: EpisodePhase }
+export interface StepOut<K extends EpisodeKind> {
+  readonly next: StateOf<Next<K>>;
+  readonly phase?: EpisodePhase;
+}
 /** The condition of a rule, abstracted: threshold rules and trend rules both fit. */
 export interface Condition {
-  readonly id: string; readonly op: 'above' | 'below'; readonly threshold: number; readonly hysteresis: number; readonly sustainMs: number; readonly clearMs: number;
+  readonly id: string;
+  readonly op: 'above' | 'below';
+  readonly threshold: number;
+  readonly hysteresis: number;
+  readonly sustainMs: number;
+  readonly clearMs: number;
   /** Trend rules say "falls by at least N": the threshold itself breaches. Threshold rules are strict. */
   readonly inclusive?: boolean;
 }
@@ -68,7 +76,8 @@ const STEPS: { readonly [K in EpisodeKind]: Step<K> } = {
   pending: (s, v, ts, rule, pid) => {
     if (!breached(rule, v)) return { next: NORMAL };
     const w = worse(rule, v, s.worst) ? v : s.worst;
-    if (ts - s.since >= rule.sustainMs) return { next: { kind: 'active', alertId: alertIdOf(pid, rule.id, s.since), onset: s.since, worst: w }, phase: 'start' };
+    if (ts - s.since >= rule.sustainMs)
+      return { next: { kind: 'active', alertId: alertIdOf(pid, rule.id, s.since), onset: s.since, worst: w }, phase: 'start' };
     return { next: { kind: 'pending', since: s.since, worst: w } };
   },
   active: (s, v, ts, rule) => {

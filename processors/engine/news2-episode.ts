@@ -14,11 +14,12 @@
  * the states the table lists for it, so an impossible transition does not compile. Runs for
  * every reading: the result is one shared object, overwritten by the next step (read it at once).
  */
+
+import type { AlertPriority } from '../../schemas/records.ts';
+import { BUILTIN_RULES } from '../builtin-rules.ts';
 import { PRIORITY_RANK } from '../lifecycle.ts';
 import type { News2Level, News2Score } from '../news2.ts';
 import type { News2Config } from '../rulebook.ts';
-import type { AlertPriority } from '../../schemas/records.ts';
-import { BUILTIN_RULES } from '../builtin-rules.ts';
 import { alertIdOf } from './alert-id.ts';
 
 /** The states by kind (an indexed type rather than Extract<>, so that a result type is covariant in its kinds). */

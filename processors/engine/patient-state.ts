@@ -15,13 +15,27 @@ import type { EpisodeState } from './episode.ts';
 import type { News2Episode } from './news2-episode.ts';
 
 /** A time bucket of a trend window: min and max of the parameter within it. */
-export interface Bucket { readonly t: number; readonly min: number; readonly max: number }
-export interface Obs { readonly v: number; readonly ts: number }
-export interface DeviceSeq { readonly deviceId: string; readonly memory: SeqMemory }
+export interface Bucket {
+  readonly t: number;
+  readonly min: number;
+  readonly max: number;
+}
+export interface Obs {
+  readonly v: number;
+  readonly ts: number;
+}
+export interface DeviceSeq {
+  readonly deviceId: string;
+  readonly memory: SeqMemory;
+}
 /** The open technical alerts of a patient, by kind: their alert ids. */
 export type TechnicalKind = 'signalLoss' | 'sensorOff' | 'artifact';
 export type TechnicalAlerts = Readonly<{ [K in TechnicalKind]?: string }>;
-export interface News2Last { readonly total: number; readonly level: News2Level; readonly sub: Readonly<Record<string, number>> }
+export interface News2Last {
+  readonly total: number;
+  readonly level: News2Level;
+  readonly sub: Readonly<Record<string, number>>;
+}
 
 export interface PatientState {
   readonly patientId: string;
@@ -63,8 +77,24 @@ export const MAX_ARTIFACTS = 10;
 
 export function initialState(r: Pick<VitalsReading, 'patientId' | 'wardId' | 'bed'>): PatientState {
   return {
-    patientId: r.patientId, wardId: r.wardId, bed: r.bed, lastTs: 0, devices: [], episodes: {}, buckets: {}, obs: {}, raw: {},
-    consciousness: null, onOxygen: null, news2: { kind: 'normal' }, news2Last: null, artifacts: [], sensorOffSince: null, tech: {}, alerts: {}, actions: [],
+    patientId: r.patientId,
+    wardId: r.wardId,
+    bed: r.bed,
+    lastTs: 0,
+    devices: [],
+    episodes: {},
+    buckets: {},
+    obs: {},
+    raw: {},
+    consciousness: null,
+    onOxygen: null,
+    news2: { kind: 'normal' },
+    news2Last: null,
+    artifacts: [],
+    sensorOffSince: null,
+    tech: {},
+    alerts: {},
+    actions: [],
   };
 }
 
@@ -73,9 +103,24 @@ export type Draft = { -readonly [K in keyof PatientState]: PatientState[K] };
 
 export function copyState(p: PatientState): Draft {
   return {
-    patientId: p.patientId, wardId: p.wardId, bed: p.bed, lastTs: p.lastTs, devices: p.devices, episodes: p.episodes, buckets: p.buckets,
-    obs: p.obs, raw: p.raw, consciousness: p.consciousness, onOxygen: p.onOxygen, news2: p.news2, news2Last: p.news2Last,
-    artifacts: p.artifacts, sensorOffSince: p.sensorOffSince, tech: p.tech, alerts: p.alerts, actions: p.actions,
+    patientId: p.patientId,
+    wardId: p.wardId,
+    bed: p.bed,
+    lastTs: p.lastTs,
+    devices: p.devices,
+    episodes: p.episodes,
+    buckets: p.buckets,
+    obs: p.obs,
+    raw: p.raw,
+    consciousness: p.consciousness,
+    onOxygen: p.onOxygen,
+    news2: p.news2,
+    news2Last: p.news2Last,
+    artifacts: p.artifacts,
+    sensorOffSince: p.sensorOffSince,
+    tech: p.tech,
+    alerts: p.alerts,
+    actions: p.actions,
   };
 }
 
@@ -96,9 +141,23 @@ export function statusOf(s: PatientState): PatientStatus {
   const vitals: Record<string, { value: number; ts: number }> = {};
   for (const [k, o] of Object.entries(s.obs)) if (o) vitals[k] = { value: o.v, ts: o.ts };
   return {
-    patientId: s.patientId, wardId: s.wardId, bed: s.bed, updatedTs: s.lastTs, vitals,
-    consciousness: s.consciousness?.v ?? null, onOxygen: s.onOxygen?.v ?? null,
-    news2Total: s.news2Last?.total ?? null, news2Level: s.news2Last?.level ?? null, news2SubScores: s.news2Last?.sub ?? null,
-    activeAlerts: Object.values(s.alerts).map((a) => ({ alertId: a.alertId, rule: a.rule, priority: a.priority, state: a.state, acked: a.acked, onsetTs: a.onsetTs })),
+    patientId: s.patientId,
+    wardId: s.wardId,
+    bed: s.bed,
+    updatedTs: s.lastTs,
+    vitals,
+    consciousness: s.consciousness?.v ?? null,
+    onOxygen: s.onOxygen?.v ?? null,
+    news2Total: s.news2Last?.total ?? null,
+    news2Level: s.news2Last?.level ?? null,
+    news2SubScores: s.news2Last?.sub ?? null,
+    activeAlerts: Object.values(s.alerts).map((a) => ({
+      alertId: a.alertId,
+      rule: a.rule,
+      priority: a.priority,
+      state: a.state,
+      acked: a.acked,
+      onsetTs: a.onsetTs,
+    })),
   };
 }

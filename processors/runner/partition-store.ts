@@ -9,7 +9,7 @@
  * processor resumes from. The vitals offset to commit never passes a buffered reading.
  */
 import type { PatientState } from '../engine.ts';
-import { ReorderBuffer, type Buffered, type ReleasePolicy } from './reorder-buffer.ts';
+import { type Buffered, type ReleasePolicy, ReorderBuffer } from './reorder-buffer.ts';
 
 /** Timers (signal loss, escalation) run when the watermark moved at least this much since they last ran. */
 export const TICK_EVERY_MS = 1000;
@@ -30,7 +30,10 @@ export class PartitionStore implements ReleasePolicy {
    * `now`: wall time of the assignment, from which the first commit interval runs;
    * `latenessOf`: the allowed lateness of a patient's rules (they may be reloaded meanwhile).
    */
-  constructor(now: number, private readonly latenessOf: (wardId: string, patientId: string) => number) {
+  constructor(
+    now: number,
+    private readonly latenessOf: (wardId: string, patientId: string) => number,
+  ) {
     this.lastCommit = now;
   }
 
@@ -74,7 +77,10 @@ export class PartitionStore implements ReleasePolicy {
   beginCommit(now: number): PatientState[] {
     this.lastCommit = now;
     const states: PatientState[] = [];
-    for (const pid of this.dirty) { const s = this.patients.get(pid); if (s) states.push(s); }
+    for (const pid of this.dirty) {
+      const s = this.patients.get(pid);
+      if (s) states.push(s);
+    }
     return states;
   }
 

@@ -22,7 +22,12 @@
  */
 import type { VitalsReading } from '../../schemas/records.ts';
 
-export interface Buffered { readonly r: VitalsReading; readonly raw: Buffer; readonly offset: number; readonly arrived: number }
+export interface Buffered {
+  readonly r: VitalsReading;
+  readonly raw: Buffer;
+  readonly offset: number;
+  readonly arrived: number;
+}
 
 /** What the buffer needs to know about a patient to release its readings. */
 export interface ReleasePolicy {
@@ -44,9 +49,13 @@ export class ReorderBuffer {
   private mark = 0;
 
   /** Newest event time of the partition minus the allowed lateness (0 before any reading). */
-  get watermark(): number { return this.mark; }
+  get watermark(): number {
+    return this.mark;
+  }
   /** Patients with buffered readings. */
-  get size(): number { return this.byPatient.size; }
+  get size(): number {
+    return this.byPatient.size;
+  }
 
   /** Buffers one reading, in (ts, seq) order among its patient's. */
   add(r: VitalsReading, raw: Buffer, offset: number, now: number): void {
@@ -83,7 +92,10 @@ export class ReorderBuffer {
       let n = 0;
       while (n < list.length && (force || list[n]!.r.ts <= horizon || now - list[n]!.arrived >= lateness)) n++;
       if (n === 0) continue;
-      for (const b of n === list.length ? list : list.slice(0, n)) { this.released.add(b.offset); out.push(b); }
+      for (const b of n === list.length ? list : list.slice(0, n)) {
+        this.released.add(b.offset);
+        out.push(b);
+      }
       if (n === list.length) this.byPatient.delete(pid);
       else list.splice(0, n);
     }
@@ -93,7 +105,10 @@ export class ReorderBuffer {
   /** Oldest offset still buffered, or null. */
   oldest(): number | null {
     while (this.head < this.queue.length && this.released.delete(this.queue[this.head]!)) this.head++;
-    if (this.head > COMPACT_AFTER && this.head * 2 > this.queue.length) { this.queue.splice(0, this.head); this.head = 0; }
+    if (this.head > COMPACT_AFTER && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
     return this.head < this.queue.length ? this.queue[this.head]! : null;
   }
 

@@ -3,7 +3,7 @@
  * rules for readings processed from then on; an invalid one is logged and the rules in force
  * stay. A rule book given by the caller (tests, replay) is used as it is, never reloaded.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { type FSWatcher, watch } from 'node:fs';
 import type { Logger } from '../../common/log.ts';
 import { loadRuleFile, type RuleBook } from '../rulebook.ts';
 
@@ -20,12 +20,21 @@ export function watchRuleFile(file: string, log: Logger, fixed?: RuleBook): Rule
     watcher = watch(file, { persistent: false }, () => {
       try {
         const next = loadRuleFile(file);
-        if (next.version !== book.version) { book = next; log.info('rule file reloaded', { version: book.version }); }
-      } catch (e) { log.error('rule file rejected; keeping the current rules', { err: e as Error }); }
+        if (next.version !== book.version) {
+          book = next;
+          log.info('rule file reloaded', { version: book.version });
+        }
+      } catch (e) {
+        log.error('rule file rejected; keeping the current rules', { err: e as Error });
+      }
     });
   }
   return {
-    get book() { return book; },
-    close() { watcher?.close(); },
+    get book() {
+      return book;
+    },
+    close() {
+      watcher?.close();
+    },
   };
 }

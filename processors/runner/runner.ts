@@ -28,14 +28,14 @@
  */
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../../common/config.ts';
-import { createProducer, readToEnd, sendChunked, type Message } from '../../common/kafka.ts';
+import { createProducer, type Message, readToEnd, sendChunked } from '../../common/kafka.ts';
 import type { Logger } from '../../common/log.ts';
 import type { prom } from '../../common/metrics.ts';
 import type { Codec } from '../../schemas/codec.ts';
 import type { AlertEvent, VitalsReading } from '../../schemas/records.ts';
 import type { Topics } from '../../schemas/topics.ts';
 import { applyAction, statusOf, step, tickPatient } from '../engine.ts';
-import { processorMetrics, type ProcessorMetrics } from '../metrics.ts';
+import { type ProcessorMetrics, processorMetrics } from '../metrics.ts';
 import { DEFAULT_RULE_FILE, type RuleBook } from '../rulebook.ts';
 import { decodeState, encodeState } from '../state-codec.ts';
 import { PartitionStore } from './partition-store.ts';
@@ -51,15 +51,28 @@ export interface Processor {
 }
 
 export interface ProcessorOptions {
-  config: Config; kafka: Kafka; codec: Codec; topics: Topics; log: Logger; registry?: prom.Registry;
-  rules?: RuleBook; ruleFile?: string; groupId?: string; onEvents?: (events: readonly AlertEvent[]) => void;
+  config: Config;
+  kafka: Kafka;
+  codec: Codec;
+  topics: Topics;
+  log: Logger;
+  registry?: prom.Registry;
+  rules?: RuleBook;
+  ruleFile?: string;
+  groupId?: string;
+  onEvents?: (events: readonly AlertEvent[]) => void;
 }
 
 /** Readings held back for ordering are released by wall time this often when their partition is idle. */
 const IDLE_FLUSH_MS = 250;
 
 /** Everything a batch produces, sent in one request before the offset commit. */
-interface Output { alerts: Message[]; late: Message[]; changed: Set<string>; events: AlertEvent[] }
+interface Output {
+  alerts: Message[];
+  late: Message[];
+  changed: Set<string>;
+  events: AlertEvent[];
+}
 const newOutput = (): Output => ({ alerts: [], late: [], changed: new Set(), events: [] });
 
 export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
@@ -83,16 +96,30 @@ export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
   // The session bounds failover: after a SIGKILL the group waits this long before the
   // partitions move (kafkajs has no static membership to skip it).
   const sessionTimeout = o.config.processorSessionTimeoutMs;
-  const consumer = o.kafka.consumer({ groupId, maxWaitTimeInMs: 50, sessionTimeout, heartbeatInterval: Math.min(500, Math.floor(sessionTimeout / 3)), maxBytesPerPartition: 4 << 20 });
+  const consumer = o.kafka.consumer({
+    groupId,
+    maxWaitTimeInMs: 50,
+    sessionTimeout,
+    heartbeatInterval: Math.min(500, Math.floor(sessionTimeout / 3)),
+    maxBytesPerPartition: 4 << 20,
+  });
   await consumer.connect();
   await consumer.subscribe({ topics: [topics.vitals, topics.alertActions], fromBeginning: true });
 
   const parts = new Map<number, PartitionStore>();
-  const patientCount = () => { let n = 0; for (const ps of parts.values()) n += ps.patients.size; return n; };
+  const patientCount = () => {
+    let n = 0;
+    for (const ps of parts.values()) n += ps.patients.size;
+    return n;
+  };
   let restoring: Promise<void> = Promise.resolve();
   // Batches and idle flushes touch the same partition state and commit offsets: one at a time.
   let chain: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => { const r = chain.then(fn); chain = r.catch(() => {}); return r; };
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const r = chain.then(fn);
+    chain = r.catch(() => {});
+    return r;
+  };
   let joined = false;
   let closed = false;
 
@@ -103,7 +130,11 @@ export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
     const got = await readToEnd(o.kafka, topics.processorState, new Set(fresh));
     for (const p of fresh) parts.set(p, new PartitionStore(Date.now(), latenessOf));
     for (const [pid, { partition, value }] of got) {
-      try { parts.get(partition)?.patients.set(pid, decodeState(value, codec)); } catch (e) { log.error('undecodable processor state skipped', { err: e as Error, partition }); }
+      try {
+        parts.get(partition)?.patients.set(pid, decodeState(value, codec));
+      } catch (e) {
+        log.error('undecodable processor state skipped', { err: e as Error, partition });
+      }
     }
     metrics?.restoreSeconds.observe((performance.now() - t0) / 1000);
     log.info('processor state restored', { partitions: fresh, patients: got.size, ms: Math.round(performance.now() - t0) });
@@ -114,7 +145,11 @@ export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
     const assigned = (e.payload.memberAssignment[topics.vitals] ?? []) as number[];
     for (const p of [...parts.keys()]) if (!assigned.includes(p)) parts.delete(p); // revoked: another instance owns it now
     // Never left rejected: a failed restore is logged, and the partition's first batch retries it.
-    restoring = restoring.then(() => restore(assigned)).catch((err: unknown) => { log.error('processor state restore failed; retrying on the next batch', { err: err as Error }); });
+    restoring = restoring
+      .then(() => restore(assigned))
+      .catch((err: unknown) => {
+        log.error('processor state restore failed; retrying on the next batch', { err: err as Error });
+      });
   });
   consumer.on(consumer.events.CRASH, (e) => {
     // kafkajs restarts on retriable errors by itself; after a non-retriable one the consumer
@@ -168,7 +203,14 @@ export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
     for (const ev of out.events) {
       metrics?.alertEvents.inc({ phase: ev.phase, priority: ev.priority });
       metrics?.deviceToAlert.observe(Math.max(0, now - ev.eventTs) / 1000);
-      log.info('alert event', { alertId: ev.alertId, rule: ev.rule, phase: ev.phase, priority: ev.priority, wardId: ev.wardId, correlationId: ev.correlationId });
+      log.info('alert event', {
+        alertId: ev.alertId,
+        rule: ev.rule,
+        phase: ev.phase,
+        priority: ev.priority,
+        wardId: ev.wardId,
+        correlationId: ev.correlationId,
+      });
     }
     if (out.events.length) o.onEvents?.(out.events);
     if (ps.commitDue(now, COMMIT_INTERVAL_MS)) await commitPartition(p, ps);
@@ -184,7 +226,10 @@ export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
         states.push({ key: s.patientId, value: encodeState(s, codec), partition: p });
         statuses.push({ key: s.patientId, value: codec.encode('status', statusOf(s)), partition: p });
       }
-      await sendChunked(producer, [{ topic: topics.processorState, messages: states }, { topic: topics.patientStatus, messages: statuses }]);
+      await sendChunked(producer, [
+        { topic: topics.processorState, messages: states },
+        { topic: topics.patientStatus, messages: statuses },
+      ]);
     }
     ps.statesWritten();
     const offsets = ps.offsets();
@@ -199,71 +244,86 @@ export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
   const idleFlush = setInterval(() => {
     if (closed || idleQueued) return; // one queued idle flush at a time, however long batches take
     idleQueued = true;
-    void restoring.then(() => serial(async () => {
-      idleQueued = false;
-      for (const [p, ps] of parts) {
-        try {
-          if (ps.buffer.size > 0) {
-            const out = newOutput();
-            apply(ps, p, out, ps.release(Date.now(), false));
-            if (out.changed.size || out.alerts.length || out.late.length) await flush(p, ps, out, { topic: topics.vitals, offset: ps.vitalsCommitOffset() });
+    void restoring.then(() =>
+      serial(async () => {
+        idleQueued = false;
+        for (const [p, ps] of parts) {
+          try {
+            if (ps.buffer.size > 0) {
+              const out = newOutput();
+              apply(ps, p, out, ps.release(Date.now(), false));
+              if (out.changed.size || out.alerts.length || out.late.length) await flush(p, ps, out, { topic: topics.vitals, offset: ps.vitalsCommitOffset() });
+            }
+            if (ps.hasUncommitted() && ps.commitDue(Date.now(), COMMIT_INTERVAL_MS)) await commitPartition(p, ps);
+          } catch (e) {
+            log.warn('idle flush failed; will retry', { err: e as Error });
           }
-          if (ps.hasUncommitted() && ps.commitDue(Date.now(), COMMIT_INTERVAL_MS)) await commitPartition(p, ps);
-        } catch (e) { log.warn('idle flush failed; will retry', { err: e as Error }); }
-      }
-    }));
+        }
+      }),
+    );
   }, IDLE_FLUSH_MS);
 
   await consumer.run({
     autoCommit: false,
-    eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => serial(async () => {
-      await restoring;
-      if (!isRunning() || isStale() || batch.messages.length === 0) return;
-      const t0 = performance.now();
-      const p = batch.partition;
-      let ps = parts.get(p);
-      if (!ps) { await restore([p]); ps = parts.get(p)!; }
-      const out = newOutput();
-      const last = batch.messages.at(-1)!;
-      if (batch.topic === topics.alertActions) {
-        for (const m of batch.messages) {
-          if (!m.value) continue;
-          try {
-            const a = codec.decode('action', m.value);
-            const s = ps.patients.get(a.patientId);
-            if (!s) { log.warn('action for an unknown patient ignored', { alertId: a.alertId }); continue; }
-            const res = applyAction(s, a, rules.book.forPatient(s.wardId, a.patientId));
-            ps.patients.set(a.patientId, res.state);
-            out.changed.add(a.patientId);
-            emit(out, p, res.events);
-          } catch (e) { log.error('undecodable alert action skipped', { err: e as Error, partition: p, offset: m.offset }); }
+    eachBatch: async ({ batch, heartbeat, isRunning, isStale }) =>
+      serial(async () => {
+        await restoring;
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        const t0 = performance.now();
+        const p = batch.partition;
+        let ps = parts.get(p);
+        if (!ps) {
+          await restore([p]);
+          ps = parts.get(p)!;
         }
-        await flush(p, ps, out, { topic: batch.topic, offset: (BigInt(last.offset) + 1n).toString() });
-      } else {
-        const touched = new Set<string>();
-        const now = Date.now();
-        for (const m of batch.messages as KafkaMessage[]) {
-          if (!m.value) continue;
-          let r: VitalsReading;
-          try { r = codec.decode('vitals', m.value); } catch (e) {
-            log.error('undecodable vitals record skipped', { err: e as Error, partition: p, offset: m.offset });
-            continue;
+        const out = newOutput();
+        const last = batch.messages.at(-1)!;
+        if (batch.topic === topics.alertActions) {
+          for (const m of batch.messages) {
+            if (!m.value) continue;
+            try {
+              const a = codec.decode('action', m.value);
+              const s = ps.patients.get(a.patientId);
+              if (!s) {
+                log.warn('action for an unknown patient ignored', { alertId: a.alertId });
+                continue;
+              }
+              const res = applyAction(s, a, rules.book.forPatient(s.wardId, a.patientId));
+              ps.patients.set(a.patientId, res.state);
+              out.changed.add(a.patientId);
+              emit(out, p, res.events);
+            } catch (e) {
+              log.error('undecodable alert action skipped', { err: e as Error, partition: p, offset: m.offset });
+            }
           }
-          ps.buffer.add(r, m.value, Number(m.offset), now);
-          touched.add(r.patientId);
+          await flush(p, ps, out, { topic: batch.topic, offset: (BigInt(last.offset) + 1n).toString() });
+        } else {
+          const touched = new Set<string>();
+          const now = Date.now();
+          for (const m of batch.messages as KafkaMessage[]) {
+            if (!m.value) continue;
+            let r: VitalsReading;
+            try {
+              r = codec.decode('vitals', m.value);
+            } catch (e) {
+              log.error('undecodable vitals record skipped', { err: e as Error, partition: p, offset: m.offset });
+              continue;
+            }
+            ps.buffer.add(r, m.value, Number(m.offset), now);
+            touched.add(r.patientId);
+          }
+          ps.consumed = BigInt(last.offset);
+          ps.buffer.advanceWatermark(touched, rules.book.defaults.technical.allowedLatenessMs);
+          // Patients not in this batch are released by the watermark on the idle timer.
+          apply(ps, p, out, ps.release(Date.now(), false, touched));
+          timers(p, ps, out);
+          // Never commit past a reading still in the reorder buffer.
+          await flush(p, ps, out, { topic: batch.topic, offset: ps.vitalsCommitOffset() });
+          metrics?.lag.set({ partition: String(p) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)));
         }
-        ps.consumed = BigInt(last.offset);
-        ps.buffer.advanceWatermark(touched, rules.book.defaults.technical.allowedLatenessMs);
-        // Patients not in this batch are released by the watermark on the idle timer.
-        apply(ps, p, out, ps.release(Date.now(), false, touched));
-        timers(p, ps, out);
-        // Never commit past a reading still in the reorder buffer.
-        await flush(p, ps, out, { topic: batch.topic, offset: ps.vitalsCommitOffset() });
-        metrics?.lag.set({ partition: String(p) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)));
-      }
-      metrics?.batchSeconds.observe((performance.now() - t0) / 1000);
-      await heartbeat();
-    }),
+        metrics?.batchSeconds.observe((performance.now() - t0) / 1000);
+        await heartbeat();
+      }),
   });
 
   return {
@@ -274,7 +334,9 @@ export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
       closed = true;
       clearInterval(idleFlush);
       // Graceful stop: commit what is done, so a successor does not redo it.
-      await serial(async () => { for (const [p, ps] of parts) await commitPartition(p, ps).catch((e) => log.warn('final commit failed', { err: e as Error })); });
+      await serial(async () => {
+        for (const [p, ps] of parts) await commitPartition(p, ps).catch((e) => log.warn('final commit failed', { err: e as Error }));
+      });
       rules.close();
       await consumer.disconnect();
       await producer.disconnect();

@@ -5,10 +5,10 @@
  * persistent session) redelivers whatever was not acknowledged — and that the processor,
  * reading the duplicates this creates, emits every alert transition exactly once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startLocalKafka, type LocalKafka } from '../../deploy/local/kafka/local-kafka.ts';
+import { freePort, type LocalKafka, startLocalKafka } from '../../deploy/local/kafka/local-kafka.ts';
 import { startProcessor } from '../../processors/processor.ts';
 import type { AlertEvent, VitalsReading } from '../../schemas/records.ts';
 import { consumeUntil, log, mqttClient, ownMosquitto, reading, setupTopics, testConfig, waitUntil } from '../helpers.ts';
@@ -20,7 +20,9 @@ const TOTAL = DEVICES * PER_DEVICE;
 
 function startBridgeProcess(env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bin/wardstream.ts', 'bridge'], {
-    cwd: ROOT, env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: ROOT,
+    env: { ...process.env, ...env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
   return new Promise((resolve, reject) => {
     let err = '';
@@ -36,12 +38,18 @@ const children: ChildProcess[] = [];
 // A broker of this file's own: the test pauses it (SIGSTOP) so that the bridge holds a
 // backlog of received-but-not-durable readings at the moment it is killed.
 let ownKafka: LocalKafka;
-beforeAll(async () => { ownKafka = await startLocalKafka({ heapMb: 512 }); });
+beforeAll(async () => {
+  ownKafka = await startLocalKafka({ heapMb: 512 });
+});
 const brokersToStop: { stop(): Promise<void> }[] = [];
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
   for (const b of brokersToStop) await b.stop();
-  try { process.kill(ownKafka.pid, 'SIGCONT'); } catch { /* not running */ }
+  try {
+    process.kill(ownKafka.pid, 'SIGCONT');
+  } catch {
+    /* not running */
+  }
   await ownKafka?.stop();
 });
 
@@ -58,7 +66,9 @@ describe.each([
     const config = testConfig(external ? { ...own, mqttUrl: mosquitto!.url, mqttProtocolVersion: 5 } : { ...own, mqttPort });
     const { kafka, topics, codec } = await setupTopics(config);
     const env = {
-      KAFKA_BROKERS: config.kafkaBrokers!.join(','), KAFKA_TOPIC_PREFIX: config.kafkaTopicPrefix, KAFKA_PARTITIONS: String(config.kafkaPartitions),
+      KAFKA_BROKERS: config.kafkaBrokers!.join(','),
+      KAFKA_TOPIC_PREFIX: config.kafkaTopicPrefix,
+      KAFKA_PARTITIONS: String(config.kafkaPartitions),
       ...(external ? { MQTT_URL: config.mqttUrl!, MQTT_PROTOCOL_VERSION: '5' } : { MQTT_PORT: String(mqttPort) }),
     };
     let bridge = await startBridgeProcess(env);
@@ -68,7 +78,9 @@ describe.each([
     const deviceUrl = external ? config.mqttUrl! : `mqtt://127.0.0.1:${mqttPort}`;
     const dev = await mqttClient(deviceUrl);
     let reconnects = 0;
-    dev.on('reconnect', () => { reconnects++; });
+    dev.on('reconnect', () => {
+      reconnects++;
+    });
     // Device time: 1 Hz per device; even devices have a tachycardia episode from 100 s to 200 s.
     const T0 = Date.now() - PER_DEVICE * 1000 - 60_000;
     let acked = 0;
@@ -77,8 +89,16 @@ describe.each([
       for (let s = from; s <= to; s++) {
         for (let d = 0; d < DEVICES; d++) {
           const hr = d % 2 === 0 && s >= 100 && s < 200 ? 145 : 80;
-          const p = dev.publishAsync(`wards/ward-${d % 4}/patients/k${d}/vitals`, reading({ deviceId: `kdev-${d}`, seq: s, ts: T0 + s * 1000, vitals: { heartRate: hr } }), { qos: 1 });
-          pubs.push(p.then(() => { acked++; }));
+          const p = dev.publishAsync(
+            `wards/ward-${d % 4}/patients/k${d}/vitals`,
+            reading({ deviceId: `kdev-${d}`, seq: s, ts: T0 + s * 1000, vitals: { heartRate: hr } }),
+            { qos: 1 },
+          );
+          pubs.push(
+            p.then(() => {
+              acked++;
+            }),
+          );
         }
       }
     };
@@ -110,17 +130,29 @@ describe.each([
 
     let vitalsCount = 0;
     const seen = new Set<string>();
-    const vitals = await consumeUntil<VitalsReading>(kafka, topics.vitals, (v) => codec.decode('vitals', v), (xs) => {
-      for (let i = vitalsCount; i < xs.length; i++) seen.add(`${xs[i]!.deviceId}:${xs[i]!.seq}`);
-      vitalsCount = xs.length;
-      return seen.size >= TOTAL;
-    }, 120_000);
+    const vitals = await consumeUntil<VitalsReading>(
+      kafka,
+      topics.vitals,
+      (v) => codec.decode('vitals', v),
+      (xs) => {
+        for (let i = vitalsCount; i < xs.length; i++) seen.add(`${xs[i]!.deviceId}:${xs[i]!.seq}`);
+        vitalsCount = xs.length;
+        return seen.size >= TOTAL;
+      },
+      120_000,
+    );
     expect(seen.size).toBe(TOTAL);
     expect(vitals.length).toBeGreaterThanOrEqual(TOTAL);
 
     // 10 episodes: 10 starts and 10 ends, each eventId once, even though vitals holds duplicates.
     const hrEnds = (xs: AlertEvent[]) => xs.filter((e) => e.rule === 'hr-high' && e.phase === 'end').length;
-    const alerts = await consumeUntil<AlertEvent>(kafka, topics.alerts, (v) => codec.decode('alert', v), (xs) => hrEnds(xs) >= DEVICES / 2, 120_000);
+    const alerts = await consumeUntil<AlertEvent>(
+      kafka,
+      topics.alerts,
+      (v) => codec.decode('alert', v),
+      (xs) => hrEnds(xs) >= DEVICES / 2,
+      120_000,
+    );
     // The processor never emits a transition twice; a producer retry while the broker was frozen
     // may write the same record twice (at-least-once), which a consumer de-duplicating on
     // eventId removes: any repeat must be the same event, byte for byte.

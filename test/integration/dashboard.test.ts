@@ -10,7 +10,7 @@ import type mqtt from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../browser.ts';
-import { builtStaticDir, mqttClient, reading, startStack, token, type Stack } from '../helpers.ts';
+import { builtStaticDir, mqttClient, reading, type Stack, startStack, token } from '../helpers.ts';
 
 const ART = path.resolve(import.meta.dirname, '../../test-artifacts');
 let stack: Stack;
@@ -25,13 +25,19 @@ async function publish(patient: string, hr: number, count: number, stepMs = 1000
   for (let i = 0; i < count; i++) {
     const ts = (clock.get(patient) ?? Date.now() - 300_000) + stepMs;
     clock.set(patient, ts);
-    await dev.publishAsync(`wards/dash-1/patients/${patient}/vitals`, reading({ deviceId: `mon-${patient}`, seq: ++seq, ts, vitals: { heartRate: hr, spo2: 97 } }), { qos: 1 });
+    await dev.publishAsync(
+      `wards/dash-1/patients/${patient}/vitals`,
+      reading({ deviceId: `mon-${patient}`, seq: ++seq, ts, vitals: { heartRate: hr, spo2: 97 } }),
+      { qos: 1 },
+    );
   }
 }
 
 async function open(tok: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on('pageerror', (e) => { throw e; });
+  page.on('pageerror', (e) => {
+    throw e;
+  });
   await page.goto(`${stack.gateway.url}/#access_token=${tok}`);
   await page.locator('#conn.live').waitFor({ timeout: 30_000 });
   return page;
@@ -42,7 +48,11 @@ beforeAll(async () => {
   dev = await mqttClient(stack.bridge.mqttUrl);
   browser = await launchChromium();
 }, 180_000);
-afterAll(async () => { await browser?.close(); await dev?.endAsync(); await stack?.close(); });
+afterAll(async () => {
+  await browser?.close();
+  await dev?.endAsync();
+  await stack?.close();
+});
 
 describe('ward dashboard in Chromium', () => {
   it('shows live tiles, an alert, an acknowledgement seen on a second page, and resumes after a dropped connection', async () => {
@@ -82,7 +92,10 @@ describe('ward dashboard in Chromium', () => {
     await page2.locator('.alert.high').filter({ hasText: 'dp2' }).first().waitFor({ timeout: 60_000 });
     // Page 1 never dropped: it has the same alert, and page 2 shows no duplicate of it.
     await page.locator('.alert.high').filter({ hasText: 'dp2' }).first().waitFor({ timeout: 30_000 });
-    const dp2Ids = await page2.locator('.alert').filter({ hasText: 'dp2' }).evaluateAll((els) => els.map((e) => e.getAttribute('data-alert')));
+    const dp2Ids = await page2
+      .locator('.alert')
+      .filter({ hasText: 'dp2' })
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-alert')));
     expect(new Set(dp2Ids).size).toBe(dp2Ids.length);
     await page2.screenshot({ path: path.join(ART, 'dashboard-resumed.png') });
   });

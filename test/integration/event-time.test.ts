@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../common/config.ts';
 import { createProducer } from '../../common/kafka.ts';
-import { startProcessor, type Processor } from '../../processors/processor.ts';
+import { type Processor, startProcessor } from '../../processors/processor.ts';
 import type { VitalsReading } from '../../schemas/records.ts';
 import { partitionForWard } from '../../schemas/topics.ts';
 import { consumeUntil, log, setupTopics, testConfig } from '../helpers.ts';
@@ -21,8 +21,22 @@ const T0 = Date.now() - 600_000;
 
 function r(patientId: string, deviceId: string, seq: number, sec: number): VitalsReading {
   return {
-    patientId, wardId: 'et-1', bed: null, deviceId, seq, ts: T0 + sec * 1000, receivedAt: T0 + sec * 1000, heartRate: 80, spo2: 97, respRate: 16,
-    systolicBp: 120, diastolicBp: 80, temperature: 36.8, consciousness: 'A', onOxygen: false, correlationId: `${patientId}-${deviceId}-${seq}`,
+    patientId,
+    wardId: 'et-1',
+    bed: null,
+    deviceId,
+    seq,
+    ts: T0 + sec * 1000,
+    receivedAt: T0 + sec * 1000,
+    heartRate: 80,
+    spo2: 97,
+    respRate: 16,
+    systolicBp: 120,
+    diastolicBp: 80,
+    temperature: 36.8,
+    consciousness: 'A',
+    onOxygen: false,
+    correlationId: `${patientId}-${deviceId}-${seq}`,
   };
 }
 
@@ -31,23 +45,35 @@ beforeAll(async () => {
   env = await setupTopics(config);
   processor = await startProcessor({ ...env, config, log });
 });
-afterAll(async () => { await processor?.close(); });
+afterAll(async () => {
+  await processor?.close();
+});
 
 describe('event time', () => {
   it('reorders two devices within the lateness, applies one device at once, and reports late readings', async () => {
     const readings = [
       // Patient "two": monitor and wearable interleave, the wearable 1 s behind (allowed lateness 2 s).
-      r('two', 'mon', 1, 10), r('two', 'wear', 1, 9), r('two', 'mon', 2, 11), r('two', 'wear', 2, 10.5), r('two', 'mon', 3, 12),
+      r('two', 'mon', 1, 10),
+      r('two', 'wear', 1, 9),
+      r('two', 'mon', 2, 11),
+      r('two', 'wear', 2, 10.5),
+      r('two', 'mon', 3, 12),
       // …and one wearable reading 30 s old: beyond the lateness.
       r('two', 'wear', 3, -20),
       // Patient "one": a single device, known to the processor after its first readings.
-      r('one', 'solo', 1, 10), r('one', 'solo', 2, 11),
+      r('one', 'solo', 1, 10),
+      r('one', 'solo', 2, 11),
     ];
     const producer = createProducer(env.kafka);
     await producer.connect();
     const send = async (xs: VitalsReading[]) => {
       // One send per reading, in this order: the arrival order the processor sees.
-      for (const x of xs) await producer.send({ topic: env.topics.vitals, acks: -1, messages: [{ key: x.patientId, value: env.codec.encode('vitals', x), partition: partitionForWard('et-1', config.kafkaPartitions) }] });
+      for (const x of xs)
+        await producer.send({
+          topic: env.topics.vitals,
+          acks: -1,
+          messages: [{ key: x.patientId, value: env.codec.encode('vitals', x), partition: partitionForWard('et-1', config.kafkaPartitions) }],
+        });
     };
     await send(readings);
     await new Promise((res) => setTimeout(res, 3000)); // past the lateness: everything above is applied
@@ -58,9 +84,21 @@ describe('event time', () => {
     // Later readings of both, so that everything is released and committed.
     await send([r('two', 'mon', 4, 40), r('two', 'wear', 4, 40), r('one', 'solo', 5, 40)]);
     await producer.disconnect();
-    const late = await consumeUntil(env.kafka, env.topics.lateReadings, (v) => env.codec.decode('vitals', v), (all) => all.length >= 2, 60_000);
+    const late = await consumeUntil(
+      env.kafka,
+      env.topics.lateReadings,
+      (v) => env.codec.decode('vitals', v),
+      (all) => all.length >= 2,
+      60_000,
+    );
     await new Promise((res) => setTimeout(res, 1500)); // nothing else may follow
-    const again = await consumeUntil(env.kafka, env.topics.lateReadings, (v) => env.codec.decode('vitals', v), (all) => all.length >= 2, 10_000);
+    const again = await consumeUntil(
+      env.kafka,
+      env.topics.lateReadings,
+      (v) => env.codec.decode('vitals', v),
+      (all) => all.length >= 2,
+      10_000,
+    );
     expect(again.map((x) => `${x.patientId}/${x.deviceId}/${x.seq}`).sort()).toEqual(['one/solo/3', 'two/wear/3']);
     expect(late.length).toBe(2);
   });

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createRegistry } from '../../common/metrics.ts';
-import { startGateway, type Gateway } from '../../gateway/gateway.ts';
+import { type Gateway, startGateway } from '../../gateway/gateway.ts';
 import { connect, log, SECRET, setupTopics, testConfig, token, waitUntil } from '../helpers.ts';
 
 let gateway: Gateway;
@@ -14,11 +14,21 @@ let url: string;
 beforeAll(async () => {
   const config = testConfig({ allowedOrigins: ['https://ward.example'] });
   const { kafka, topics, codec } = await setupTopics(config);
-  gateway = await startGateway({ config, kafka, codec, topics, log, registry: createRegistry('gateway'), auth: { secret: SECRET, issuer: config.jwtIssuer, audience: config.jwtAudience } });
+  gateway = await startGateway({
+    config,
+    kafka,
+    codec,
+    topics,
+    log,
+    registry: createRegistry('gateway'),
+    auth: { secret: SECRET, issuer: config.jwtIssuer, audience: config.jwtAudience },
+  });
   await waitUntil(() => gateway.healthy(), 30_000, 'gateway healthy');
   url = `ws://127.0.0.1:${gateway.port}/ws`;
 });
-afterAll(async () => { await gateway?.close(); });
+afterAll(async () => {
+  await gateway?.close();
+});
 
 describe('gateway limits', () => {
   it('accepts only allowlisted browser origins (exact match)', async () => {
@@ -65,6 +75,7 @@ describe('gateway limits', () => {
     const c = await connect(url, await token({ wards: ['icu-a'] }));
     c.send({ type: 'ping' });
     await c.waitFor((m) => m.type === 'pong');
-    ws.close(); c.close();
+    ws.close();
+    c.close();
   });
 });

@@ -4,7 +4,7 @@
  * trail holds pseudonyms, never a raw patient id, and refuses updates; retention drops only
  * expired daily partitions.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
@@ -13,9 +13,9 @@ import type { Config } from '../../common/config.ts';
 import { createProducer } from '../../common/kafka.ts';
 import { createRegistry } from '../../common/metrics.ts';
 import { registerAuditKey } from '../../history/db.ts';
-import { dayStart, dropExpired, ensurePartitions, listPartitions, partitionName } from '../../history/sink/partitions.ts';
 import { parseAuditKey, pseudonym } from '../../history/pseudonym.ts';
 import { patientVitals } from '../../history/queries.ts';
+import { dayStart, dropExpired, ensurePartitions, listPartitions, partitionName } from '../../history/sink/partitions.ts';
 import { startSink } from '../../history/sink/sink.ts';
 import { copyVitals } from '../../history/sink/store.ts';
 import type { Codec } from '../../schemas/codec.ts';
@@ -32,33 +32,98 @@ function readings(n: number, patients: number, t0: number, stepMs: number): Vita
     const p = i % patients;
     const seq = Math.floor(i / patients) + 1;
     return {
-      patientId: `MRN-${1000 + p}`, wardId: `hw${p % 3}`, bed: `b${p}`, deviceId: `hd${p}`, seq, ts: t0 + seq * stepMs, receivedAt: t0 + seq * stepMs + 5,
-      heartRate: 70 + (i % 13), spo2: 97, respRate: p % 2 ? null : 16, systolicBp: 121, diastolicBp: 80, temperature: 36.6 + (i % 3) / 10,
-      consciousness: p % 4 === 0 ? 'A' : null, onOxygen: p % 5 === 0 ? true : null, correlationId: `hc-${i}`,
+      patientId: `MRN-${1000 + p}`,
+      wardId: `hw${p % 3}`,
+      bed: `b${p}`,
+      deviceId: `hd${p}`,
+      seq,
+      ts: t0 + seq * stepMs,
+      receivedAt: t0 + seq * stepMs + 5,
+      heartRate: 70 + (i % 13),
+      spo2: 97,
+      respRate: p % 2 ? null : 16,
+      systolicBp: 121,
+      diastolicBp: 80,
+      temperature: 36.6 + (i % 3) / 10,
+      consciousness: p % 4 === 0 ? 'A' : null,
+      onOxygen: p % 5 === 0 ? true : null,
+      correlationId: `hc-${i}`,
     };
   });
 }
 
 function alertsOf(rs: readonly VitalsReading[]): { alerts: AlertEvent[]; actions: AlertAction[] } {
-  const alerts: AlertEvent[] = rs.filter((_, i) => i % 97 === 0).map((r, i) => ({
-    eventId: `ev-${i}`, alertId: `al-${i}`, patientId: r.patientId, wardId: r.wardId, bed: r.bed, rule: 'hr-high', priority: 'high', phase: 'start', state: 'active',
-    parameter: 'heartRate', value: 140, threshold: 130, onsetTs: r.ts - 10_000, eventTs: r.ts, message: `Tachycardia (patient ${r.patientId} must not leak)`,
-    ruleVersion: 'v1@abc', correlationId: r.correlationId, details: { total: 3 }, notify: ['nurse'], actor: null, actorRole: null, groupedWith: null, silencedUntil: null,
-  }));
+  const alerts: AlertEvent[] = rs
+    .filter((_, i) => i % 97 === 0)
+    .map((r, i) => ({
+      eventId: `ev-${i}`,
+      alertId: `al-${i}`,
+      patientId: r.patientId,
+      wardId: r.wardId,
+      bed: r.bed,
+      rule: 'hr-high',
+      priority: 'high',
+      phase: 'start',
+      state: 'active',
+      parameter: 'heartRate',
+      value: 140,
+      threshold: 130,
+      onsetTs: r.ts - 10_000,
+      eventTs: r.ts,
+      message: `Tachycardia (patient ${r.patientId} must not leak)`,
+      ruleVersion: 'v1@abc',
+      correlationId: r.correlationId,
+      details: { total: 3 },
+      notify: ['nurse'],
+      actor: null,
+      actorRole: null,
+      groupedWith: null,
+      silencedUntil: null,
+    }));
   const actions: AlertAction[] = alerts.slice(0, 10).map((a, i) => ({
-    actionId: `act-${i}`, alertId: a.alertId, patientId: a.patientId, wardId: a.wardId, action: i % 2 ? 'silence' : 'ack', durationMs: i % 2 ? 120_000 : null, user: `nurse-${i}`, role: 'nurse', ts: a.eventTs + 1000,
+    actionId: `act-${i}`,
+    alertId: a.alertId,
+    patientId: a.patientId,
+    wardId: a.wardId,
+    action: i % 2 ? 'silence' : 'ack',
+    durationMs: i % 2 ? 120_000 : null,
+    user: `nurse-${i}`,
+    role: 'nurse',
+    ts: a.eventTs + 1000,
   }));
   return { alerts, actions };
 }
 
-async function produce(kafka: Kafka, codec: Codec, topics: Topics, partitions: number, rs: readonly VitalsReading[], alerts: readonly AlertEvent[] = [], actions: readonly AlertAction[] = []) {
+async function produce(
+  kafka: Kafka,
+  codec: Codec,
+  topics: Topics,
+  partitions: number,
+  rs: readonly VitalsReading[],
+  alerts: readonly AlertEvent[] = [],
+  actions: readonly AlertAction[] = [],
+) {
   const producer = createProducer(kafka);
   await producer.connect();
   for (let i = 0; i < rs.length; i += 2000) {
-    await producer.send({ topic: topics.vitals, acks: -1, messages: rs.slice(i, i + 2000).map((r) => ({ key: r.patientId, value: codec.encode('vitals', r), partition: partitionForWard(r.wardId, partitions) })) });
+    await producer.send({
+      topic: topics.vitals,
+      acks: -1,
+      messages: rs.slice(i, i + 2000).map((r) => ({ key: r.patientId, value: codec.encode('vitals', r), partition: partitionForWard(r.wardId, partitions) })),
+    });
   }
-  if (alerts.length) await producer.send({ topic: topics.alerts, acks: -1, messages: alerts.map((e) => ({ key: e.patientId, value: codec.encode('alert', e), partition: partitionForWard(e.wardId, partitions) })) });
-  if (actions.length) await producer.send({ topic: topics.alertActions, acks: -1, messages: actions.map((a) => ({ key: a.patientId, value: codec.encode('action', a), partition: partitionForWard(a.wardId, partitions) })) });
+  if (alerts.length)
+    await producer.send({
+      topic: topics.alerts,
+      acks: -1,
+      messages: alerts.map((e) => ({ key: e.patientId, value: codec.encode('alert', e), partition: partitionForWard(e.wardId, partitions) })),
+    });
+  if (actions.length)
+    await producer.send({
+      topic: topics.alertActions,
+      acks: -1,
+      messages: actions.map((a) => ({ key: a.patientId, value: codec.encode('action', a), partition: partitionForWard(a.wardId, partitions) })),
+    });
   await producer.disconnect();
 }
 
@@ -74,7 +139,9 @@ describe('history sink', () => {
     db = await testDatabase(config);
     await registerAuditKey(db.pool, KEY);
   });
-  afterAll(async () => { await db.close(); });
+  afterAll(async () => {
+    await db.close();
+  });
 
   it('writes every record once, even when the whole topic is delivered again; the audit trail has pseudonyms only', async () => {
     const now = Date.now();
@@ -84,14 +151,24 @@ describe('history sink', () => {
 
     const registry = createRegistry('sink');
     const first = await startSink({ ...env, config, log, pool: db.pool, auditKey: KEY, registry, groupId: `${config.kafkaTopicPrefix}sink-a` });
-    await waitUntil(async () => (await count(db.pool, 'SELECT count(*) AS n FROM vitals')) === rs.length && (await count(db.pool, 'SELECT count(*) AS n FROM audit_log')) === alerts.length + actions.length, 60_000, 'sink caught up');
+    await waitUntil(
+      async () =>
+        (await count(db.pool, 'SELECT count(*) AS n FROM vitals')) === rs.length &&
+        (await count(db.pool, 'SELECT count(*) AS n FROM audit_log')) === alerts.length + actions.length,
+      60_000,
+      'sink caught up',
+    );
     await first.close();
     // The documented sink series count every record consumed, duplicates included (inserts are idempotent).
     const byTable = Object.fromEntries((await registry.getSingleMetric('wardstream_sink_records_total')!.get()).values.map((v) => [v.labels.table, v.value]));
     expect(byTable).toEqual({ vitals: rs.length + 500, alert_events: alerts.length, alert_actions: actions.length + 1 });
     // Redelivery of everything: a second group reads both topics from the beginning.
     const again = await startSink({ ...env, config, log, pool: db.pool, auditKey: KEY, groupId: `${config.kafkaTopicPrefix}sink-b` });
-    await waitUntil(async () => (await committed(env.kafka, `${config.kafkaTopicPrefix}sink-b`, env.topics.vitals)) === rs.length + 500, 60_000, 'second sink read everything');
+    await waitUntil(
+      async () => (await committed(env.kafka, `${config.kafkaTopicPrefix}sink-b`, env.topics.vitals)) === rs.length + 500,
+      60_000,
+      'second sink read everything',
+    );
     await again.close();
 
     expect(await count(db.pool, 'SELECT count(*) AS n FROM vitals')).toBe(rs.length);
@@ -102,7 +179,12 @@ describe('history sink', () => {
 
     // Values round-trip exactly (replay from PostgreSQL depends on it).
     const one = rs[1234]!;
-    const row = (await db.pool.query('SELECT extract(epoch FROM ts) * 1000 AS ts, temperature, consciousness, on_oxygen, resp_rate FROM vitals WHERE patient_id = $1 AND seq = $2', [one.patientId, one.seq])).rows[0];
+    const row = (
+      await db.pool.query(
+        'SELECT extract(epoch FROM ts) * 1000 AS ts, temperature, consciousness, on_oxygen, resp_rate FROM vitals WHERE patient_id = $1 AND seq = $2',
+        [one.patientId, one.seq],
+      )
+    ).rows[0];
     expect(Number(row.ts)).toBe(one.ts);
     expect(row).toMatchObject({ temperature: one.temperature, consciousness: one.consciousness, on_oxygen: one.onOxygen, resp_rate: one.respRate });
 
@@ -127,7 +209,9 @@ describe('history sink', () => {
 
   it('the audit trail is append-only, and a different key under a known key id is refused', async () => {
     // A row of its own, so that this test does not depend on the one before.
-    await db.pool.query("INSERT INTO audit_log (source_id, kind, at, ward_id, patient_pseudonym, key_id, alert_id) VALUES ('own-row', 'alert-transition', now(), 'w', 'p', 'k1', 'a') ON CONFLICT DO NOTHING");
+    await db.pool.query(
+      "INSERT INTO audit_log (source_id, kind, at, ward_id, patient_pseudonym, key_id, alert_id) VALUES ('own-row', 'alert-transition', now(), 'w', 'p', 'k1', 'a') ON CONFLICT DO NOTHING",
+    );
     await expect(db.pool.query("UPDATE audit_log SET actor = 'x'")).rejects.toThrow(/append-only/);
     await expect(db.pool.query('DELETE FROM audit_log')).rejects.toThrow(/append-only/);
     await expect(db.pool.query('TRUNCATE audit_log')).rejects.toThrow(/append-only/);
@@ -143,8 +227,22 @@ describe('history sink', () => {
   it('a failed batch leaves its connection able to write the next one (the staging table outlives the rollback)', async () => {
     const day = Date.UTC(2031, 0, 5); // no partition yet: the first write fails inside its transaction
     const r: VitalsReading = {
-      patientId: 'stage-p', wardId: 'w', bed: null, deviceId: 'stage-d', seq: 1, ts: day + 60_000, receivedAt: day + 60_003,
-      heartRate: 72, spo2: 97, respRate: null, systolicBp: null, diastolicBp: null, temperature: null, consciousness: 'A', onOxygen: false, correlationId: 'stage-c',
+      patientId: 'stage-p',
+      wardId: 'w',
+      bed: null,
+      deviceId: 'stage-d',
+      seq: 1,
+      ts: day + 60_000,
+      receivedAt: day + 60_003,
+      heartRate: 72,
+      spo2: 97,
+      respRate: null,
+      systolicBp: null,
+      diastolicBp: null,
+      temperature: null,
+      consciousness: 'A',
+      onOxygen: false,
+      correlationId: 'stage-c',
     };
     const client = await db.pool.connect();
     try {
@@ -152,7 +250,9 @@ describe('history sink', () => {
       await ensurePartitions(db.pool, [day]);
       await copyVitals(client, [r]); // same connection
       await copyVitals(client, [r]); // a redelivery: no second row
-    } finally { client.release(); }
+    } finally {
+      client.release();
+    }
     expect(await count(db.pool, "SELECT count(*) AS n FROM vitals WHERE patient_id = 'stage-p'")).toBe(1);
   });
 
@@ -161,7 +261,10 @@ describe('history sink', () => {
     const days = [-45, -31, -30, -29, -1, 0, 1].map((d) => dayStart(now) + d * DAY);
     await ensurePartitions(db.pool, days);
     for (const d of days) {
-      await db.pool.query(`INSERT INTO vitals (patient_id, ts, device_id, seq, ward_id, received_at, correlation_id) VALUES ('r', to_timestamp($1 / 1000.0), 'd', 1, 'w', now(), 'c')`, [d + 3600_000]);
+      await db.pool.query(
+        `INSERT INTO vitals (patient_id, ts, device_id, seq, ward_id, received_at, correlation_id) VALUES ('r', to_timestamp($1 / 1000.0), 'd', 1, 'w', now(), 'c')`,
+        [d + 3600_000],
+      );
     }
     const dropped = await dropExpired(db.pool, now, 30);
     expect(dropped).toEqual([partitionName(days[0]!), partitionName(days[1]!)]);
@@ -184,7 +287,11 @@ async function ownSetup() {
 async function deadLetterCount(env: Awaited<ReturnType<typeof setupTopics>>): Promise<number> {
   const admin = env.kafka.admin();
   await admin.connect();
-  try { return (await admin.fetchTopicOffsets(env.topics.historyDlq)).reduce((n, p) => n + Number(p.high), 0); } finally { await admin.disconnect(); }
+  try {
+    return (await admin.fetchTopicOffsets(env.topics.historyDlq)).reduce((n, p) => n + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 describe('history sink dead letters', () => {
@@ -200,14 +307,25 @@ describe('history sink dead letters', () => {
     const sink = await startSink({ ...env, config, log, pool: db.pool, auditKey: KEY, registry, groupId, retry: { attempts: 2, initialBackoffMs: 10 } });
     try {
       await waitUntil(async () => (await committed(env.kafka, groupId, env.topics.vitals)) === all.length, 60_000, 'sink committed every offset');
-    } finally { await sink.close(); }
+    } finally {
+      await sink.close();
+    }
     expect(await count(db.pool, 'SELECT count(*) AS n FROM vitals')).toBe(good.length);
 
     expect(await deadLetterCount(env)).toBe(1);
-    const [dl] = await consumeUntil(env.kafka, env.topics.historyDlq, (v) => env.codec.decode('historyDeadLetter', v), (xs) => xs.length >= 1);
+    const [dl] = await consumeUntil(
+      env.kafka,
+      env.topics.historyDlq,
+      (v) => env.codec.decode('historyDeadLetter', v),
+      (xs) => xs.length >= 1,
+    );
     expect(dl).toMatchObject({
-      reason: 'HISTORY_ERR_ROW_REFUSED', sqlState: '22008', topic: env.topics.vitals, partition: partitionForWard(bad.wardId, config.kafkaPartitions),
-      rowKey: `${bad.patientId}|${bad.ts}|${bad.deviceId}|9999`, correlationId: 'bad-1',
+      reason: 'HISTORY_ERR_ROW_REFUSED',
+      sqlState: '22008',
+      topic: env.topics.vitals,
+      partition: partitionForWard(bad.wardId, config.kafkaPartitions),
+      rowKey: `${bad.patientId}|${bad.ts}|${bad.deviceId}|9999`,
+      correlationId: 'bad-1',
     });
     expect(dl!.detail).toMatch(/date\/time field value out of range/);
     expect(env.codec.decode('vitals', dl!.payload)).toEqual(bad);
@@ -224,8 +342,18 @@ describe('history sink waiting for the database', () => {
     pool.on('error', () => {}); // idle connections terminated below
     const registry = createRegistry('sink-wait');
     const groupId = `${config.kafkaTopicPrefix}sink-wait`;
-    const sink = await startSink({ ...env, config, log, pool, auditKey: KEY, registry, groupId, retry: { attempts: 2, initialBackoffMs: 10, maxBackoffMs: 200 } });
-    const failures = async (code: string) => (await registry.getSingleMetric('wardstream_sink_write_failures_total')!.get()).values.find((v) => v.labels.code === code)?.value ?? 0;
+    const sink = await startSink({
+      ...env,
+      config,
+      log,
+      pool,
+      auditKey: KEY,
+      registry,
+      groupId,
+      retry: { attempts: 2, initialBackoffMs: 10, maxBackoffMs: 200 },
+    });
+    const failures = async (code: string) =>
+      (await registry.getSingleMetric('wardstream_sink_write_failures_total')!.get()).values.find((v) => v.labels.code === code)?.value ?? 0;
     try {
       await waitUntil(() => sink.healthy(), 30_000, 'sink joined');
       await db.pool.query('ALTER TABLE vitals RENAME TO vitals_away');
@@ -236,7 +364,10 @@ describe('history sink waiting for the database', () => {
       await db.pool.query('ALTER TABLE vitals_away RENAME TO vitals');
       await waitUntil(async () => (await committed(env.kafka, groupId, env.topics.vitals)) === rs.length, 60_000, 'sink committed every offset');
       expect(await count(db.pool, 'SELECT count(*) AS n FROM vitals')).toBe(rs.length);
-    } finally { await sink.close(); await pool.end(); }
+    } finally {
+      await sink.close();
+      await pool.end();
+    }
     expect(await deadLetterCount(env)).toBe(0);
     await db.close();
   });
@@ -244,7 +375,9 @@ describe('history sink waiting for the database', () => {
 
 describe('history sink process killed with SIGKILL mid-stream', () => {
   const children: ChildProcess[] = [];
-  afterAll(() => { for (const c of children) c.kill('SIGKILL'); });
+  afterAll(() => {
+    for (const c of children) c.kill('SIGKILL');
+  });
 
   it('after a restart every reading is in PostgreSQL exactly once', async () => {
     const config = testConfig({ kafkaPartitions: 4 });
@@ -252,8 +385,17 @@ describe('history sink process killed with SIGKILL mid-stream', () => {
     const db = await testDatabase(config);
     const spawnSink = () => {
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bin/wardstream.ts'), 'sink'], {
-        cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, KAFKA_BROKERS: config.kafkaBrokers!.join(','), KAFKA_TOPIC_PREFIX: config.kafkaTopicPrefix, KAFKA_PARTITIONS: '4', DATABASE_URL: db.url, WARDSTREAM_AUDIT_KEY: AUDIT_KEY_HEX, LOG_LEVEL: 'warn' },
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: {
+          ...process.env,
+          KAFKA_BROKERS: config.kafkaBrokers!.join(','),
+          KAFKA_TOPIC_PREFIX: config.kafkaTopicPrefix,
+          KAFKA_PARTITIONS: '4',
+          DATABASE_URL: db.url,
+          WARDSTREAM_AUDIT_KEY: AUDIT_KEY_HEX,
+          LOG_LEVEL: 'warn',
+        },
       });
       child.stderr!.on('data', () => {});
       children.push(child);
@@ -275,7 +417,9 @@ describe('history sink process killed with SIGKILL mid-stream', () => {
     expect(atKill).toBeLessThan(rs.length); // it really was killed mid-stream
     expect(await count(db.pool, 'SELECT count(*) AS n FROM vitals')).toBe(rs.length);
     // Every (device, seq) once: no gap, no duplicate.
-    const gaps = await db.pool.query<{ device_id: string; n: string; lo: number; hi: number }>('SELECT device_id, count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM vitals GROUP BY device_id');
+    const gaps = await db.pool.query<{ device_id: string; n: string; lo: number; hi: number }>(
+      'SELECT device_id, count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM vitals GROUP BY device_id',
+    );
     expect(gaps.rows.length).toBe(50);
     for (const g of gaps.rows) expect([Number(g.n), g.lo, g.hi]).toEqual([800, 1, 800]);
     await db.close();

@@ -5,16 +5,19 @@
  * carries the patient id or the token. Real MQTT (embedded), Kafka and WebSocket.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBridge, type Bridge } from '../../bridge/bridge.ts';
+import { type Bridge, startBridge } from '../../bridge/bridge.ts';
 import { createLogger } from '../../common/log.ts';
 import { createRegistry } from '../../common/metrics.ts';
-import { startGateway, type Gateway } from '../../gateway/gateway.ts';
-import { startProcessor, type Processor } from '../../processors/processor.ts';
+import { type Gateway, startGateway } from '../../gateway/gateway.ts';
+import { type Processor, startProcessor } from '../../processors/processor.ts';
 import { connect, mqttClient, reading, SECRET, setupTopics, testConfig, token, waitUntil } from '../helpers.ts';
 
 const lines: Record<string, unknown>[] = [];
 const raw: string[] = [];
-const cap = createLogger('test', 'debug', {}, (line) => { raw.push(line); lines.push(JSON.parse(line) as Record<string, unknown>); });
+const cap = createLogger('test', 'debug', {}, (line) => {
+  raw.push(line);
+  lines.push(JSON.parse(line) as Record<string, unknown>);
+});
 let bridge: Bridge;
 let processor: Processor;
 let gateway: Gateway;
@@ -25,10 +28,20 @@ beforeAll(async () => {
   const registry = createRegistry('test');
   bridge = await startBridge({ ...env, config, log: cap.child({ part: 'bridge' }), registry, clientId: `bridge-${config.kafkaTopicPrefix}` });
   processor = await startProcessor({ ...env, config, log: cap.child({ part: 'processor' }), registry });
-  gateway = await startGateway({ ...env, config, log: cap.child({ part: 'gateway' }), registry, auth: { secret: SECRET, issuer: config.jwtIssuer, audience: config.jwtAudience } });
+  gateway = await startGateway({
+    ...env,
+    config,
+    log: cap.child({ part: 'gateway' }),
+    registry,
+    auth: { secret: SECRET, issuer: config.jwtIssuer, audience: config.jwtAudience },
+  });
   await waitUntil(() => gateway.healthy(), 30_000, 'gateway healthy');
 });
-afterAll(async () => { await gateway?.close(); await processor?.close(); await bridge?.close(); });
+afterAll(async () => {
+  await gateway?.close();
+  await processor?.close();
+  await bridge?.close();
+});
 
 describe('correlation id in logs', () => {
   it('one id from the bridge through the processor and gateway to the client', async () => {
@@ -40,7 +53,11 @@ describe('correlation id in logs', () => {
     const dev = await mqttClient(bridge.mqttUrl);
     const T0 = Date.now() - 60_000;
     for (let t = 0; t < 20; t++) {
-      await dev.publishAsync('wards/corr-1/patients/MRN-secret-42/vitals', reading({ deviceId: 'corr-dev', seq: t + 1, ts: T0 + t * 1000, vitals: { heartRate: 140 } }), { qos: 1 });
+      await dev.publishAsync(
+        'wards/corr-1/patients/MRN-secret-42/vitals',
+        reading({ deviceId: 'corr-dev', seq: t + 1, ts: T0 + t * 1000, vitals: { heartRate: 140 } }),
+        { qos: 1 },
+      );
     }
     const msg = await c.waitFor((m) => m.type === 'alert' && (m.alert as { phase: string }).phase === 'start', 60_000, 'alert start');
     const id = (msg.alert as { correlationId: string }).correlationId;

@@ -18,15 +18,24 @@ describe('bridge metrics', () => {
     const registry = createRegistry('bridge');
     const now = Date.now(); // Kafka 4 refuses record timestamps more than an hour ahead of its clock
     const ing = new Ingestor({
-      producer, codec, topics, partitions: config.kafkaPartitions, maxPayloadBytes: 4096, maxFutureSkewMs: 300_000,
-      lookupWard: () => undefined, log, metrics: bridgeMetrics(registry), now: () => now,
+      producer,
+      codec,
+      topics,
+      partitions: config.kafkaPartitions,
+      maxPayloadBytes: 4096,
+      maxFutureSkewMs: 300_000,
+      lookupWard: () => undefined,
+      log,
+      metrics: bridgeMetrics(registry),
+      now: () => now,
     });
     await ing.ingest('wards/w1/patients/p1/vitals', Buffer.from(reading({ seq: 1, ts: now - 3000, vitals: { heartRate: 80 } })));
     await ing.ingest('wards/w1/patients/p1/vitals', Buffer.from('not json'));
     await ing.close();
     await producer.disconnect();
     const text = await registry.metrics();
-    const bucket = (le: string) => Number(new RegExp(`wardstream_device_to_bridge_seconds_bucket\\{le="${le.replace('.', '\\.')}"[^}]*\\} (\\d+)`).exec(text)![1]);
+    const bucket = (le: string) =>
+      Number(new RegExp(`wardstream_device_to_bridge_seconds_bucket\\{le="${le.replace('.', '\\.')}"[^}]*\\} (\\d+)`).exec(text)![1]);
     expect(bucket('2.5')).toBe(0);
     expect(bucket('5')).toBe(1);
     expect(text).toMatch(/wardstream_bridge_dead_letters_total\{reason="BRIDGE_ERR_NOT_JSON"[^}]*\} 1/);

@@ -3,10 +3,10 @@
  * uWebSockets.js gateway → `ws` clients.
  */
 import { UnsecuredJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../../schemas/records.ts';
-import { connect, consumeUntil, mqttClient, reading, startStack, token, type Client, type Stack } from '../helpers.ts';
+import { type Client, connect, consumeUntil, mqttClient, reading, type Stack, startStack, token } from '../helpers.ts';
 
 let stack: Stack;
 let hrAlertFromTopic = '';
@@ -41,15 +41,23 @@ describe('tachycardia episode through the whole pipeline', () => {
       const payload = reading({ deviceId: 'mon-a1', seq: t + 1, ts: T0 + t * 1000, vitals: { heartRate: hr(t), spo2: 97 } });
       await dev.publishAsync('wards/icu-a/patients/pa1/vitals', payload, { qos: 1 });
       if (t % 3 === 0) await dev.publishAsync('wards/icu-a/patients/pa1/vitals', payload, { qos: 1 });
-      await dev.publishAsync('wards/icu-b/patients/pb1/vitals', reading({ deviceId: 'mon-b1', seq: t + 1, ts: T0 + t * 1000, vitals: { heartRate: 75 } }), { qos: 1 });
+      await dev.publishAsync('wards/icu-b/patients/pb1/vitals', reading({ deviceId: 'mon-b1', seq: t + 1, ts: T0 + t * 1000, vitals: { heartRate: 75 } }), {
+        qos: 1,
+      });
     }
     // A marker after the episode: once it reaches the client, everything before it was processed.
-    await dev.publishAsync('wards/icu-a/patients/pa1/vitals', reading({ deviceId: 'mon-a1', seq: 1000, ts: T0 + 130_000, vitals: { heartRate: 81 } }), { qos: 1 });
+    await dev.publishAsync('wards/icu-a/patients/pa1/vitals', reading({ deviceId: 'mon-a1', seq: 1000, ts: T0 + 130_000, vitals: { heartRate: 81 } }), {
+      qos: 1,
+    });
   });
-  afterAll(() => { a?.close(); b?.close(); });
+  afterAll(() => {
+    a?.close();
+    b?.close();
+  });
 
   it('delivers exactly one raised and one cleared alert to the ward A client', async () => {
-    const isHrEnd = (m: Record<string, unknown>) => m.type === 'alert' && (m.alert as { rule: string; phase: string }).rule === 'hr-high' && (m.alert as { phase: string }).phase === 'end';
+    const isHrEnd = (m: Record<string, unknown>) =>
+      m.type === 'alert' && (m.alert as { rule: string; phase: string }).rule === 'hr-high' && (m.alert as { phase: string }).phase === 'end';
     await a.waitFor(isHrEnd, 60_000, 'cleared alert');
     await a.waitFor((m) => m.type === 'vitals' && (m.reading as { seq: number }).seq === 1000, 60_000, 'marker reading');
     const alerts = a.messages.filter((m) => m.type === 'alert').map((m) => m.alert as Record<string, unknown>);
@@ -64,13 +72,23 @@ describe('tachycardia episode through the whole pipeline', () => {
     expect(hr[0]).toMatchObject({ wardId: 'icu-a', priority: 'high', value: 145, threshold: 130, onsetTs: T0 + 11_000, eventTs: T0 + 21_000 });
     // NEWS2 sees the episode too (pulse 145 scores 3); the rise of 65/min is shorter than hr-rise's 3 min sustain.
     expect(new Set(alerts.map((x) => x.eventId)).size).toBe(alerts.length);
-    expect(alerts.filter((x) => x.phase === 'start').map((x) => x.rule).sort()).toEqual(['hr-high', 'news2']);
+    expect(
+      alerts
+        .filter((x) => x.phase === 'start')
+        .map((x) => x.rule)
+        .sort(),
+    ).toEqual(['hr-high', 'news2']);
     const withPos = a.messages.find((m) => m.type === 'alert')!;
     expect(withPos.position).toMatchObject({ partition: expect.any(Number), offset: expect.any(String) });
   });
 
   it('writes the same two events, once each, to the alerts topic (duplicated readings changed nothing)', async () => {
-    const events: AlertEvent[] = await consumeUntil(stack.kafka, stack.topics.alerts, (v) => stack.codec.decode('alert', v), (all) => all.some((e) => e.rule === 'hr-high' && e.phase === 'end'));
+    const events: AlertEvent[] = await consumeUntil(
+      stack.kafka,
+      stack.topics.alerts,
+      (v) => stack.codec.decode('alert', v),
+      (all) => all.some((e) => e.rule === 'hr-high' && e.phase === 'end'),
+    );
     expect(events.filter((e) => e.patientId === 'pa1' && e.rule === 'hr-high').map((e) => e.phase)).toEqual(['start', 'end']);
     hrAlertFromTopic = events.find((e) => e.rule === 'hr-high')!.alertId;
     expect(new Set(events.map((e) => e.eventId)).size).toBe(events.length);
@@ -102,7 +120,11 @@ describe('snapshot and alert actions', () => {
       if (p?.activeAlerts.some((a) => a.rule === 'hr-high' && a.state === 'latched')) snap = s;
       else await new Promise((r) => setTimeout(r, 200));
     }
-    const pa1 = (snap!.patients as Record<string, unknown>[]).find((x) => x.patientId === 'pa1') as { vitals: Record<string, { value: number }>; news2Total: number; activeAlerts: { rule: string; state: string; priority: string }[] };
+    const pa1 = (snap!.patients as Record<string, unknown>[]).find((x) => x.patientId === 'pa1') as {
+      vitals: Record<string, { value: number }>;
+      news2Total: number;
+      activeAlerts: { rule: string; state: string; priority: string }[];
+    };
     expect(pa1.vitals.heartRate!.value).toBeGreaterThan(0);
     expect(typeof pa1.news2Total).toBe('number');
     expect(pa1.activeAlerts).toContainEqual(expect.objectContaining({ rule: 'hr-high', state: 'latched', priority: 'high' }));
@@ -111,7 +133,8 @@ describe('snapshot and alert actions', () => {
     const ap = (as.patients as Record<string, unknown>[]).find((x) => x.patientId === 'pa1')!;
     expect(ap.vitals).toBeUndefined();
     expect(ap.activeAlerts).toBeDefined();
-    c.close(); admin.close();
+    c.close();
+    admin.close();
   });
 
   it('refuses actions by role and by ward', async () => {
@@ -124,8 +147,11 @@ describe('snapshot and alert actions', () => {
     other.send({ type: 'ack', alertId });
     expect(await other.waitFor((m) => m.type === 'error')).toMatchObject({ code: 'GATEWAY_ERR_FORBIDDEN', message: expect.stringContaining('icu-a') });
     other.send({ type: 'silence', alertId, durationSec: 99999 });
-    expect(await other.waitFor((m) => m.type === 'error' && m.code === 'GATEWAY_ERR_BAD_REQUEST')).toMatchObject({ message: expect.stringContaining('durationSec') });
-    admin.close(); other.close();
+    expect(await other.waitFor((m) => m.type === 'error' && m.code === 'GATEWAY_ERR_BAD_REQUEST')).toMatchObject({
+      message: expect.stringContaining('durationSec'),
+    });
+    admin.close();
+    other.close();
   });
 
   it('acknowledging a latched alert closes it, and every dashboard of the ward sees who did it', async () => {
@@ -138,11 +164,15 @@ describe('snapshot and alert actions', () => {
     nurse.send({ type: 'ack', alertId: hrAlertFromTopic });
     const ok = await nurse.waitFor((m) => m.type === 'action-accepted');
     expect(ok).toMatchObject({ alertId: hrAlertFromTopic, action: 'ack' });
-    const isAck = (m: Record<string, unknown>) => m.type === 'alert' && (m.alert as { phase: string; alertId: string }).phase === 'acknowledged' && (m.alert as { alertId: string }).alertId === hrAlertFromTopic;
+    const isAck = (m: Record<string, unknown>) =>
+      m.type === 'alert' &&
+      (m.alert as { phase: string; alertId: string }).phase === 'acknowledged' &&
+      (m.alert as { alertId: string }).alertId === hrAlertFromTopic;
     const seenByOther = await other.waitFor(isAck, 60_000, 'acknowledged event');
     expect(seenByOther.alert).toMatchObject({ state: 'inactive', actor: 'nurse-7', actorRole: 'nurse', rule: 'hr-high' });
     await nurse.waitFor(isAck, 60_000, 'acknowledged event at the actor');
-    nurse.close(); other.close();
+    nurse.close();
+    other.close();
   });
 });
 
@@ -162,7 +192,12 @@ describe('authorization at the gateway', () => {
   });
 
   it('refuses an alg:none token at upgrade', async () => {
-    const none = new UnsecuredJWT({ role: 'nurse', wards: ['icu-a'] }).setSubject('x').setIssuer('wardstream').setAudience('wardstream-gateway').setExpirationTime('1h').encode();
+    const none = new UnsecuredJWT({ role: 'nurse', wards: ['icu-a'] })
+      .setSubject('x')
+      .setIssuer('wardstream')
+      .setAudience('wardstream-gateway')
+      .setExpirationTime('1h')
+      .encode();
     await expect(connect(wsUrl, none)).rejects.toMatchObject({ status: 401 });
   });
 

@@ -14,11 +14,20 @@ import { waitUntil } from '../helpers.ts';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const LAUNCHER = pathToFileURL(path.join(ROOT, 'deploy/local/postgres.ts')).href;
 const node = (code: string) => [process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code]] as const;
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 describe('embedded PostgreSQL launcher', () => {
   it('leaves the exit code of the process that used it alone', () => {
-    const [cmd, args] = node(`const m = await import(${JSON.stringify(LAUNCHER)}); const p = await m.startLocalPostgres(); await p.stop(); process.exitCode = 3;`);
+    const [cmd, args] = node(
+      `const m = await import(${JSON.stringify(LAUNCHER)}); const p = await m.startLocalPostgres(); await p.stop(); process.exitCode = 3;`,
+    );
     const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.status).toBe(3);
@@ -34,11 +43,17 @@ describe('embedded PostgreSQL launcher', () => {
   });
 
   it('stops the server when its parent is SIGKILLed', async () => {
-    const [cmd, args] = node(`const m = await import(${JSON.stringify(LAUNCHER)}); const p = await m.startLocalPostgres(); console.log('pid ' + p.pid); setInterval(() => {}, 1000);`);
+    const [cmd, args] = node(
+      `const m = await import(${JSON.stringify(LAUNCHER)}); const p = await m.startLocalPostgres(); console.log('pid ' + p.pid); setInterval(() => {}, 1000);`,
+    );
     const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     const pid = await new Promise<number>((resolve, reject) => {
       let out = '';
-      child.stdout!.on('data', (d: Buffer) => { out += d.toString(); const m = /pid (\d+)/.exec(out); if (m) resolve(Number(m[1])); });
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /pid (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
       child.once('exit', (c) => reject(new Error(`launcher exited with ${c}`)));
     });
     expect(alive(pid)).toBe(true);

@@ -4,12 +4,12 @@
  * exactly the alert transitions that the pure engine computes from the same readings: none
  * lost, none invented, none doubled after de-duplication.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createProducer } from '../../common/kafka.ts';
-import { step, type PatientState } from '../../processors/engine.ts';
+import { type PatientState, step } from '../../processors/engine.ts';
 import { loadRuleFile } from '../../processors/rulebook.ts';
 import type { Codec } from '../../schemas/codec.ts';
 import type { AlertEvent, VitalsReading } from '../../schemas/records.ts';
@@ -29,9 +29,22 @@ function cohort(): VitalsReading[] {
       const ep = t >= 100 + (i % 7) * 60 && t < 300 + (i % 7) * 60; // a scripted episode of 200 s
       const kind = i % 4;
       out.push({
-        patientId: `kp${i}`, wardId: `kw${i % 8}`, bed: null, deviceId: `kd${i}`, seq: t + 1, ts: T0 + t * 1000, receivedAt: T0 + t * 1000,
-        heartRate: kind === 0 && ep ? 140 + (t % 5) : 75 + (t % 7), spo2: kind === 1 && ep ? 86 : 97, respRate: kind === 2 && ep ? 26 : 16,
-        systolicBp: kind === 3 && ep ? 85 : 120, diastolicBp: 75, temperature: 36.9, consciousness: 'A', onOxygen: false, correlationId: `c${i}-${t}`,
+        patientId: `kp${i}`,
+        wardId: `kw${i % 8}`,
+        bed: null,
+        deviceId: `kd${i}`,
+        seq: t + 1,
+        ts: T0 + t * 1000,
+        receivedAt: T0 + t * 1000,
+        heartRate: kind === 0 && ep ? 140 + (t % 5) : 75 + (t % 7),
+        spo2: kind === 1 && ep ? 86 : 97,
+        respRate: kind === 2 && ep ? 26 : 16,
+        systolicBp: kind === 3 && ep ? 85 : 120,
+        diastolicBp: 75,
+        temperature: 36.9,
+        consciousness: 'A',
+        onOxygen: false,
+        correlationId: `c${i}-${t}`,
       });
     }
   }
@@ -55,31 +68,58 @@ async function produceAll(kafka: Kafka, codec: Codec, topics: Topics, partitions
   const producer = createProducer(kafka);
   await producer.connect();
   for (let i = 0; i < readings.length; i += 2000) {
-    await producer.send({ topic: topics.vitals, acks: -1, messages: readings.slice(i, i + 2000).map((r) => ({ key: r.patientId, value: codec.encode('vitals', r), partition: partitionForWard(r.wardId, partitions) })) });
+    await producer.send({
+      topic: topics.vitals,
+      acks: -1,
+      messages: readings
+        .slice(i, i + 2000)
+        .map((r) => ({ key: r.patientId, value: codec.encode('vitals', r), partition: partitionForWard(r.wardId, partitions) })),
+    });
   }
   await producer.disconnect();
 }
 
 const children: ChildProcess[] = [];
-afterAll(() => { for (const c of children) c.kill('SIGKILL'); });
+afterAll(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
 
 function startProcessorProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/wardstream.ts', 'processor'], { cwd: ROOT, env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/wardstream.ts', 'processor'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     let err = '';
-    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); if (err.includes('processor running')) resolve(child); if (err.length > 1e6) err = err.slice(-1e5); });
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('processor running')) resolve(child);
+      if (err.length > 1e6) err = err.slice(-1e5);
+    });
     child.once('exit', (code, sig) => reject(new Error(`processor exited (${code ?? sig}): ${err.slice(-1500)}`)));
   });
 }
 
-async function dedupedAlerts(kafka: Kafka, codec: Codec, topics: Topics, want: Map<string, AlertEvent>): Promise<{ unique: Map<string, AlertEvent>; raw: number }> {
+async function dedupedAlerts(
+  kafka: Kafka,
+  codec: Codec,
+  topics: Topics,
+  want: Map<string, AlertEvent>,
+): Promise<{ unique: Map<string, AlertEvent>; raw: number }> {
   const unique = new Map<string, AlertEvent>();
   let raw = 0;
-  await consumeUntil<AlertEvent>(kafka, topics.alerts, (v) => codec.decode('alert', v), (xs) => {
-    for (; raw < xs.length; raw++) unique.set(xs[raw]!.eventId, xs[raw]!);
-    return [...want.keys()].every((k) => unique.has(k));
-  }, 180_000);
+  await consumeUntil<AlertEvent>(
+    kafka,
+    topics.alerts,
+    (v) => codec.decode('alert', v),
+    (xs) => {
+      for (; raw < xs.length; raw++) unique.set(xs[raw]!.eventId, xs[raw]!);
+      return [...want.keys()].every((k) => unique.has(k));
+    },
+    180_000,
+  );
   return { unique, raw };
 }
 
@@ -88,7 +128,13 @@ async function dedupedAlerts(kafka: Kafka, codec: Codec, topics: Topics, want: M
 async function scenario() {
   const config = testConfig();
   const { kafka, topics, codec } = await setupTopics(config);
-  const env = { KAFKA_BROKERS: config.kafkaBrokers!.join(','), KAFKA_TOPIC_PREFIX: config.kafkaTopicPrefix, KAFKA_PARTITIONS: String(config.kafkaPartitions), WARDSTREAM_RULES: RULES, PROCESSOR_COMMIT_INTERVAL_MS: '200' };
+  const env = {
+    KAFKA_BROKERS: config.kafkaBrokers!.join(','),
+    KAFKA_TOPIC_PREFIX: config.kafkaTopicPrefix,
+    KAFKA_PARTITIONS: String(config.kafkaPartitions),
+    WARDSTREAM_RULES: RULES,
+    PROCESSOR_COMMIT_INTERVAL_MS: '200',
+  };
   return { config, kafka, topics, codec, env, groupId: `${config.kafkaTopicPrefix}wardstream-processor` };
 }
 

@@ -20,13 +20,13 @@ import { parseAuditKey } from '../../history/pseudonym.ts';
 import { parseReplayArgs } from '../../history/replay/args.ts';
 import { publishReplay, runReplay } from '../../history/replay/replay.ts';
 import { toHtml, toJson } from '../../history/replay/report.ts';
-import { startSink, type Sink } from '../../history/sink/sink.ts';
-import { startProcessor, type Processor } from '../../processors/processor.ts';
+import { type Sink, startSink } from '../../history/sink/sink.ts';
+import { type Processor, startProcessor } from '../../processors/processor.ts';
 import { DEFAULT_RULE_FILE, loadRuleFile, parseRuleFile } from '../../processors/rulebook.ts';
 import type { AlertEvent, VitalsReading } from '../../schemas/records.ts';
 import { partitionForWard } from '../../schemas/topics.ts';
-import { AUDIT_KEY_HEX, committed, consumeUntil, log, setupTopics, testConfig, testDatabase, waitUntil } from '../helpers.ts';
 import { launchChromium } from '../browser.ts';
+import { AUDIT_KEY_HEX, committed, consumeUntil, log, setupTopics, testConfig, testDatabase, waitUntil } from '../helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PATIENTS = 40;
@@ -43,9 +43,22 @@ function cohort(): VitalsReading[] {
       const ep = t >= 100 + (i % 5) * 40 && t < 400 + (i % 5) * 40;
       const kind = i % 4;
       out.push({
-        patientId: `rp${i}`, wardId: `rw${i % 8}`, bed: null, deviceId: `rd${i}`, seq: t + 1, ts: T0 + t * 1000, receivedAt: T0 + t * 1000,
-        heartRate: kind === 0 && ep ? 138 + (t % 9) : 72 + (t % 7), spo2: kind === 1 && ep ? 87 : 97, respRate: kind === 2 && ep ? 27 : 15,
-        systolicBp: kind === 3 && ep ? 86 : 122, diastolicBp: 76, temperature: 36.8, consciousness: 'A', onOxygen: false, correlationId: `rc${i}-${t}`,
+        patientId: `rp${i}`,
+        wardId: `rw${i % 8}`,
+        bed: null,
+        deviceId: `rd${i}`,
+        seq: t + 1,
+        ts: T0 + t * 1000,
+        receivedAt: T0 + t * 1000,
+        heartRate: kind === 0 && ep ? 138 + (t % 9) : 72 + (t % 7),
+        spo2: kind === 1 && ep ? 87 : 97,
+        respRate: kind === 2 && ep ? 27 : 15,
+        systolicBp: kind === 3 && ep ? 86 : 122,
+        diastolicBp: 76,
+        temperature: 36.8,
+        consciousness: 'A',
+        onOxygen: false,
+        correlationId: `rc${i}-${t}`,
       });
     }
   }
@@ -75,30 +88,67 @@ describe('replay', () => {
     const producer = createProducer(env.kafka);
     await producer.connect();
     for (let i = 0; i < readings.length; i += 4000) {
-      await producer.send({ topic: env.topics.vitals, acks: -1, messages: readings.slice(i, i + 4000).map((r) => ({ key: r.patientId, value: env.codec.encode('vitals', r), partition: partitionForWard(r.wardId, config.kafkaPartitions), timestamp: String(r.ts) })) });
+      await producer.send({
+        topic: env.topics.vitals,
+        acks: -1,
+        messages: readings.slice(i, i + 4000).map((r) => ({
+          key: r.patientId,
+          value: env.codec.encode('vitals', r),
+          partition: partitionForWard(r.wardId, config.kafkaPartitions),
+          timestamp: String(r.ts),
+        })),
+      });
     }
     await producer.disconnect();
     processor = await startProcessor({ ...env, config, log, rules: book });
     sink = await startSink({ ...env, config, log, pool: db.pool, auditKey: key });
     // Live processing is done when the processor committed every vitals offset and the sink holds every reading.
-    await waitUntil(async () => (await committed(env.kafka, `${config.kafkaTopicPrefix}wardstream-processor`, env.topics.vitals)) === readings.length, 120_000, 'processor caught up', 200);
+    await waitUntil(
+      async () => (await committed(env.kafka, `${config.kafkaTopicPrefix}wardstream-processor`, env.topics.vitals)) === readings.length,
+      120_000,
+      'processor caught up',
+      200,
+    );
     const admin = env.kafka.admin();
     await admin.connect();
     const ends = await admin.fetchTopicOffsets(env.topics.alerts);
     await admin.disconnect();
     const total = ends.reduce((n, p) => n + Number(p.high), 0);
-    live = [...new Map((await consumeUntil(env.kafka, env.topics.alerts, (v) => env.codec.decode('alert', v), (all) => all.length >= total)).map((e) => [e.eventId, e])).values()];
-    await waitUntil(async () => Number((await db.pool.query('SELECT count(*) AS n FROM vitals')).rows[0].n) === readings.length
-      && Number((await db.pool.query('SELECT count(*) AS n FROM alert_events')).rows[0].n) === live.length, 60_000, 'sink caught up', 200);
+    live = [
+      ...new Map(
+        (
+          await consumeUntil(
+            env.kafka,
+            env.topics.alerts,
+            (v) => env.codec.decode('alert', v),
+            (all) => all.length >= total,
+          )
+        ).map((e) => [e.eventId, e]),
+      ).values(),
+    ];
+    await waitUntil(
+      async () =>
+        Number((await db.pool.query('SELECT count(*) AS n FROM vitals')).rows[0].n) === readings.length &&
+        Number((await db.pool.query('SELECT count(*) AS n FROM alert_events')).rows[0].n) === live.length,
+      60_000,
+      'sink caught up',
+      200,
+    );
   }, 240_000);
 
-  afterAll(async () => { await sink?.close(); await processor?.close(); await db?.close(); });
+  afterAll(async () => {
+    await sink?.close();
+    await processor?.close();
+    await db?.close();
+  });
 
-  const args = (o: Record<string, unknown> = {}) => parseReplayArgs({ from: String(T0), to: String(END + 1000), warmup: '0', timelines: '3', ...o } as never, Date.now());
+  const args = (o: Record<string, unknown> = {}) =>
+    parseReplayArgs({ from: String(T0), to: String(END + 1000), warmup: '0', timelines: '3', ...o } as never, Date.now());
 
   it('live run raised a realistic mix of transitions (start, end, escalate, signal loss)', () => {
     const kinds = new Set(live.map((e) => `${e.rule}:${e.phase}`));
-    for (const k of ['hr-high:start', 'spo2-low:start', 'sbp-low:start', 'signal-loss:start', 'signal-loss:end', 'hr-high:escalate']) expect(kinds).toContain(k);
+    for (const k of ['hr-high:start', 'spo2-low:start', 'sbp-low:start', 'signal-loss:start', 'signal-loss:end', 'hr-high:escalate'])
+      expect(kinds).toContain(k);
     expect(live.length).toBeGreaterThan(50);
   });
 
@@ -113,9 +163,18 @@ describe('replay', () => {
   });
 
   it('same input and rules give a byte-identical report; a stricter rule shows as removed and later alerts', async () => {
-    const stricter = parseRuleFile(readFileSync(DEFAULT_RULE_FILE, 'utf8')
-      .replace('{ id: hr-high,    parameter: heartRate,   above: 130, sustainSec: 10,', '{ id: hr-high,    parameter: heartRate,   above: 140, sustainSec: 10,')
-      .replace('{ id: spo2-low,   parameter: spo2,        below: 90,  sustainSec: 15,', '{ id: spo2-low,   parameter: spo2,        below: 90,  sustainSec: 45,'), 'stricter.yaml');
+    const stricter = parseRuleFile(
+      readFileSync(DEFAULT_RULE_FILE, 'utf8')
+        .replace(
+          '{ id: hr-high,    parameter: heartRate,   above: 130, sustainSec: 10,',
+          '{ id: hr-high,    parameter: heartRate,   above: 140, sustainSec: 10,',
+        )
+        .replace(
+          '{ id: spo2-low,   parameter: spo2,        below: 90,  sustainSec: 15,',
+          '{ id: spo2-low,   parameter: spo2,        below: 90,  sustainSec: 45,',
+        ),
+      'stricter.yaml',
+    );
     const deps = { config, codec: env.codec, log, book: stricter, pool: db.pool, kafka: env.kafka, topics: env.topics };
     const a = await runReplay(args({ name: 'stricter' }), deps);
     const b = await runReplay(args({ name: 'stricter' }), deps);
@@ -154,15 +213,31 @@ describe('replay', () => {
     expect(byId(res.proposed)).toEqual(byId(live.filter((e) => e.wardId === 'rw1')));
     const one = await runReplay(args({ patients: ['rp1'] }), { config, codec: env.codec, log, book, pool: db.pool });
     expect(byId(one.proposed)).toEqual(byId(live.filter((e) => e.patientId === 'rp1')));
-    await expect(runReplay(args({ ward: ['icu-9'] }), { config, codec: env.codec, log, book, pool: db.pool })).rejects.toThrow(/unknown ward icu-9.*wards with readings: rw0, rw1/);
-    await expect(runReplay(args({ ward: ['icu-9'], source: 'kafka' }), { config, codec: env.codec, log, book, kafka: env.kafka, topics: env.topics, workers: 1 })).rejects.toThrow(/unknown ward icu-9/);
-    await expect(runReplay(args({ ward: ['icu-9'], source: 'kafka' }), { config, codec: env.codec, log, book, kafka: env.kafka, topics: env.topics, workers: 2 })).rejects.toThrow(/unknown ward icu-9/);
+    await expect(runReplay(args({ ward: ['icu-9'] }), { config, codec: env.codec, log, book, pool: db.pool })).rejects.toThrow(
+      /unknown ward icu-9.*wards with readings: rw0, rw1/,
+    );
+    await expect(
+      runReplay(args({ ward: ['icu-9'], source: 'kafka' }), { config, codec: env.codec, log, book, kafka: env.kafka, topics: env.topics, workers: 1 }),
+    ).rejects.toThrow(/unknown ward icu-9/);
+    await expect(
+      runReplay(args({ ward: ['icu-9'], source: 'kafka' }), { config, codec: env.codec, log, book, kafka: env.kafka, topics: env.topics, workers: 2 }),
+    ).rejects.toThrow(/unknown ward icu-9/);
   });
 
   it('the CLI rejects an inverted range and an invalid rule file with clear messages, and writes the report files', () => {
-    const cli = (...a: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bin/wardstream.ts'), 'replay', ...a], {
-      cwd: ROOT, encoding: 'utf8', env: { ...process.env, DATABASE_URL: db.url, KAFKA_BROKERS: config.kafkaBrokers!.join(','), KAFKA_TOPIC_PREFIX: config.kafkaTopicPrefix, KAFKA_PARTITIONS: String(config.kafkaPartitions), LOG_LEVEL: 'error' },
-    });
+    const cli = (...a: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bin/wardstream.ts'), 'replay', ...a], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          DATABASE_URL: db.url,
+          KAFKA_BROKERS: config.kafkaBrokers!.join(','),
+          KAFKA_TOPIC_PREFIX: config.kafkaTopicPrefix,
+          KAFKA_PARTITIONS: String(config.kafkaPartitions),
+          LOG_LEVEL: 'error',
+        },
+      });
     const inverted = cli('--from', String(END), '--to', String(T0));
     expect(inverted.status).toBe(2);
     expect(inverted.stderr).toMatch(/CLI_ERR_USAGE: .*--from .* must be before --to/);
@@ -191,6 +266,8 @@ describe('replay', () => {
       expect(await page.locator('svg.timeline polyline').count()).toBeGreaterThan(3);
       expect(await page.locator('svg.timeline rect.span').count()).toBeGreaterThan(0);
       await page.screenshot({ path: path.join(ROOT, 'test-artifacts', 'replay-report.png'), fullPage: true });
-    } finally { await browser.close(); }
+    } finally {
+      await browser.close();
+    }
   });
 });

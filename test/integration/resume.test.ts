@@ -7,8 +7,8 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../../common/metrics.ts';
-import { startGateway, type Gateway } from '../../gateway/gateway.ts';
-import { connect, log, mqttClient, reading, SECRET, startStack, token, waitUntil, type Client, type Stack } from '../helpers.ts';
+import { type Gateway, startGateway } from '../../gateway/gateway.ts';
+import { type Client, connect, log, mqttClient, reading, SECRET, type Stack, startStack, token, waitUntil } from '../helpers.ts';
 
 let stack: Stack;
 let dev: MqttClient;
@@ -29,14 +29,17 @@ afterAll(async () => {
 async function publish(n: number): Promise<number> {
   for (let i = 0; i < n; i++) {
     seq++;
-    await dev.publishAsync(`wards/${WARD}/patients/rp1/vitals`, reading({ deviceId: 'rdev', seq, ts: Date.now(), vitals: { heartRate: 70 + (seq % 5) } }), { qos: 1 });
+    await dev.publishAsync(`wards/${WARD}/patients/rp1/vitals`, reading({ deviceId: 'rdev', seq, ts: Date.now(), vitals: { heartRate: 70 + (seq % 5) } }), {
+      qos: 1,
+    });
   }
   return seq;
 }
 const seqsOf = (c: Client) => c.messages.filter((m) => m.type === 'vitals').map((m) => (m.reading as { seq: number }).seq);
 function lastPosition(c: Client): { partition: number; vitals: string | null; alerts: string | null } {
   const sub = c.messages.find((m) => m.type === 'subscribed') as { partition: number; head: { vitals: string | null; alerts: string | null } };
-  const pos = (t: string) => [...c.messages].reverse().find((m) => m.type === (t === 'vitals' ? 'vitals' : 'alert'))?.position as { offset: string } | undefined;
+  const pos = (t: string) =>
+    [...c.messages].reverse().find((m) => m.type === (t === 'vitals' ? 'vitals' : 'alert'))?.position as { offset: string } | undefined;
   return { partition: sub.partition, vitals: pos('vitals')?.offset ?? sub.head.vitals, alerts: pos('alerts')?.offset ?? sub.head.alerts };
 }
 const gatewayUrl = (g: Gateway) => `ws://127.0.0.1:${g.port}/ws`;
@@ -73,7 +76,12 @@ describe('gap-free resume', () => {
     a.close();
     const missedTo = await publish(20);
     const g2 = await startGateway({
-      config: stack.config, kafka: stack.kafka, codec: stack.codec, topics: stack.topics, log, registry: createRegistry('gateway2'),
+      config: stack.config,
+      kafka: stack.kafka,
+      codec: stack.codec,
+      topics: stack.topics,
+      log,
+      registry: createRegistry('gateway2'),
       auth: { secret: SECRET, issuer: stack.config.jwtIssuer, audience: stack.config.jwtAudience },
     });
     extra.push(g2);
@@ -81,12 +89,16 @@ describe('gap-free resume', () => {
     // Let the new instance read back its history: the live end must be in it before we resume.
     const probe = await connect(gatewayUrl(g2), await token({ wards: [WARD] }));
     probe.send({ type: 'subscribe', ward: WARD });
-    await waitUntil(async () => {
-      probe.messages.length = 0;
-      probe.send({ type: 'subscribe', ward: WARD });
-      const s = await probe.waitFor((m) => m.type === 'subscribed');
-      return BigInt((s.head as { vitals: string }).vitals) >= BigInt(since.vitals!) + 20n;
-    }, 30_000, 'history read back');
+    await waitUntil(
+      async () => {
+        probe.messages.length = 0;
+        probe.send({ type: 'subscribe', ward: WARD });
+        const s = await probe.waitFor((m) => m.type === 'subscribed');
+        return BigInt((s.head as { vitals: string }).vitals) >= BigInt(since.vitals!) + 20n;
+      },
+      30_000,
+      'history read back',
+    );
     probe.close();
     const b = await connect(gatewayUrl(g2), await token({ wards: [WARD] }));
     b.send({ type: 'subscribe', ward: WARD, since });
@@ -98,7 +110,12 @@ describe('gap-free resume', () => {
 
   it('a position older than the history gets a snapshot flagged resynced, not a silent gap', async () => {
     const small = await startGateway({
-      config: { ...stack.config, resumeBufferPerPartition: 5 }, kafka: stack.kafka, codec: stack.codec, topics: stack.topics, log, registry: createRegistry('gateway3'),
+      config: { ...stack.config, resumeBufferPerPartition: 5 },
+      kafka: stack.kafka,
+      codec: stack.codec,
+      topics: stack.topics,
+      log,
+      registry: createRegistry('gateway3'),
       auth: { secret: SECRET, issuer: stack.config.jwtIssuer, audience: stack.config.jwtAudience },
     });
     extra.push(small);

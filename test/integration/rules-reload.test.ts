@@ -6,12 +6,14 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startProcessor, type Processor } from '../../processors/processor.ts';
+import { type Processor, startProcessor } from '../../processors/processor.ts';
 import { DEFAULT_RULE_FILE } from '../../processors/rulebook.ts';
 import { log, setupTopics, testConfig, waitUntil } from '../helpers.ts';
 
 let processor: Processor | undefined;
-afterAll(async () => { await processor?.close(); });
+afterAll(async () => {
+  await processor?.close();
+});
 
 describe('rule file hot reload', () => {
   it('picks up a valid edit and keeps the current rules on an invalid one', async () => {

@@ -1,4 +1,4 @@
-import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type KeyObject } from 'jose';
+import { exportJWK, exportSPKI, generateKeyPair, type KeyObject, SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { canSeeVitals, canSeeWard, parseTtl, signToken, verifyToken } from '../../gateway/auth.ts';
 
@@ -19,18 +19,45 @@ describe('verifyToken (RFC 8725)', () => {
   });
 
   it('refuses alg "none"', async () => {
-    const t = new UnsecuredJWT(claims).setSubject('n1').setIssuer(cfg.issuer).setAudience(cfg.audience).setExpirationTime(now + 60).encode();
+    const t = new UnsecuredJWT(claims)
+      .setSubject('n1')
+      .setIssuer(cfg.issuer)
+      .setAudience(cfg.audience)
+      .setExpirationTime(now + 60)
+      .encode();
     await expect(verifyToken(t, cfg)).rejects.toMatchObject({ code: 'GATEWAY_ERR_UNAUTHORIZED' });
   });
 
   it('refuses an algorithm outside the fixed list, even with the right key', async () => {
-    const t = await new SignJWT(claims).setProtectedHeader({ alg: 'HS512' }).setSubject('n1').setIssuer(cfg.issuer).setAudience(cfg.audience).setExpirationTime(now + 60).sign(key);
+    const t = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS512' })
+      .setSubject('n1')
+      .setIssuer(cfg.issuer)
+      .setAudience(cfg.audience)
+      .setExpirationTime(now + 60)
+      .sign(key);
     await expect(verifyToken(t, cfg)).rejects.toThrow(/algorithm not allowed/);
   });
 
   it.each([
-    ['wrong issuer', (j: SignJWT) => j.setIssuer('someone-else').setAudience(cfg.audience).setExpirationTime(now + 60), /iss/],
-    ['wrong audience', (j: SignJWT) => j.setIssuer(cfg.issuer).setAudience('other').setExpirationTime(now + 60), /aud/],
+    [
+      'wrong issuer',
+      (j: SignJWT) =>
+        j
+          .setIssuer('someone-else')
+          .setAudience(cfg.audience)
+          .setExpirationTime(now + 60),
+      /iss/,
+    ],
+    [
+      'wrong audience',
+      (j: SignJWT) =>
+        j
+          .setIssuer(cfg.issuer)
+          .setAudience('other')
+          .setExpirationTime(now + 60),
+      /aud/,
+    ],
     ['no exp', (j: SignJWT) => j.setIssuer(cfg.issuer).setAudience(cfg.audience), /exp/],
   ])('refuses a token with %s', async (_n, build, msg) => {
     const t = await build(new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('n1')).sign(key);
@@ -43,7 +70,14 @@ describe('verifyToken (RFC 8725)', () => {
   });
 
   it('refuses unknown roles and malformed ward claims', async () => {
-    const mk = (c: Record<string, unknown>) => new SignJWT(c).setProtectedHeader({ alg: 'HS256' }).setSubject('n1').setIssuer(cfg.issuer).setAudience(cfg.audience).setExpirationTime(now + 60).sign(key);
+    const mk = (c: Record<string, unknown>) =>
+      new SignJWT(c)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('n1')
+        .setIssuer(cfg.issuer)
+        .setAudience(cfg.audience)
+        .setExpirationTime(now + 60)
+        .sign(key);
     await expect(verifyToken(await mk({ role: 'root', wards: ['a'] }), cfg)).rejects.toThrow(/role/);
     await expect(verifyToken(await mk({ role: 'nurse', wards: 'a' }), cfg)).rejects.toThrow(/wards/);
     await expect(verifyToken(await mk({ role: 'nurse', wards: ['a/b'] }), cfg)).rejects.toThrow(/wards/);
@@ -71,12 +105,23 @@ describe('authorization helpers', () => {
 describe('asymmetric keys (RS256 / ES256)', () => {
   const base = { issuer: 'wardstream', audience: 'wardstream-gateway' };
   const sign = (k: CryptoKey | KeyObject | Uint8Array, alg: string, kid?: string) =>
-    new SignJWT(claims).setProtectedHeader({ alg, ...(kid ? { kid } : {}) }).setSubject('n1').setIssuer(base.issuer).setAudience(base.audience).setExpirationTime(now + 60).sign(k);
+    new SignJWT(claims)
+      .setProtectedHeader({ alg, ...(kid ? { kid } : {}) })
+      .setSubject('n1')
+      .setIssuer(base.issuer)
+      .setAudience(base.audience)
+      .setExpirationTime(now + 60)
+      .sign(k);
 
   it('verifies ES256 tokens against a local JWKS, choosing the key by kid', async () => {
     const a = await generateKeyPair('ES256', { extractable: true });
     const b = await generateKeyPair('ES256', { extractable: true });
-    const jwks = { keys: [{ ...(await exportJWK(a.publicKey)), kid: 'a', alg: 'ES256' }, { ...(await exportJWK(b.publicKey)), kid: 'b', alg: 'ES256' }] };
+    const jwks = {
+      keys: [
+        { ...(await exportJWK(a.publicKey)), kid: 'a', alg: 'ES256' },
+        { ...(await exportJWK(b.publicKey)), kid: 'b', alg: 'ES256' },
+      ],
+    };
     const cfgJ = { ...base, jwks };
     await expect(verifyToken(await sign(b.privateKey, 'ES256', 'b'), cfgJ)).resolves.toMatchObject({ sub: 'n1', role: 'nurse' });
     await expect(verifyToken(await sign(b.privateKey, 'ES256', 'a'), cfgJ)).rejects.toMatchObject({ code: 'GATEWAY_ERR_UNAUTHORIZED' });

@@ -1,6 +1,6 @@
 import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSProtocolError } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { ERRORS, isRetriable, WardstreamError, type ErrorCode } from '../../common/errors.ts';
+import { ERRORS, type ErrorCode, isRetriable, WardstreamError } from '../../common/errors.ts';
 
 /** What kafkajs' protocol decoder passes to KafkaJSProtocolError: a broker error code's entry. */
 const protocolError = (type: string, retriable: boolean) => ({ message: type, type, code: 3, retriable }) as unknown as Error;

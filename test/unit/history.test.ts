@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { dayOfPartition, dayStart, daysBetween, expiredPartitions, partitionName } from '../../history/sink/partitions.ts';
 import { fingerprint, parseAuditKey, pseudonym } from '../../history/pseudonym.ts';
 import { parseReplayArgs, parseTime } from '../../history/replay/args.ts';
-import { buildReport, diffSpans, spansOf, toCsv, type Span } from '../../history/replay/report.ts';
+import { buildReport, diffSpans, type Span, spansOf, toCsv } from '../../history/replay/report.ts';
+import { dayOfPartition, dayStart, daysBetween, expiredPartitions, partitionName } from '../../history/sink/partitions.ts';
 import type { AlertEvent } from '../../schemas/records.ts';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 30);
@@ -61,15 +61,43 @@ describe('replay arguments', () => {
 
 function ev(o: Partial<AlertEvent> & Pick<AlertEvent, 'alertId' | 'phase' | 'eventTs'>): AlertEvent {
   return {
-    eventId: `${o.alertId}:${o.phase}:${o.eventTs}`, patientId: 'p1', wardId: 'w', bed: null, rule: 'hr-high', priority: 'high', state: 'active', parameter: null, value: null, threshold: null,
-    onsetTs: o.eventTs - 10_000, message: '', ruleVersion: 'v', correlationId: '', details: null, notify: ['nurse'], actor: null, actorRole: null, groupedWith: null, silencedUntil: null, ...o,
+    eventId: `${o.alertId}:${o.phase}:${o.eventTs}`,
+    patientId: 'p1',
+    wardId: 'w',
+    bed: null,
+    rule: 'hr-high',
+    priority: 'high',
+    state: 'active',
+    parameter: null,
+    value: null,
+    threshold: null,
+    onsetTs: o.eventTs - 10_000,
+    message: '',
+    ruleVersion: 'v',
+    correlationId: '',
+    details: null,
+    notify: ['nurse'],
+    actor: null,
+    actorRole: null,
+    groupedWith: null,
+    silencedUntil: null,
+    ...o,
   };
 }
 
 describe('replay report', () => {
   const T = NOW;
   it('matches episodes by overlap per patient and rule: same, earlier, later, added, removed', () => {
-    const span = (id: string, start: number, end: number | null, rule = 'hr-high', patientId = 'p1'): Span => ({ alertId: id, patientId, wardId: 'w', rule, priority: 'high', start, end, onset: start });
+    const span = (id: string, start: number, end: number | null, rule = 'hr-high', patientId = 'p1'): Span => ({
+      alertId: id,
+      patientId,
+      wardId: 'w',
+      rule,
+      priority: 'high',
+      start,
+      end,
+      onset: start,
+    });
     const d = diffSpans(
       [span('a', T, T + 100), span('b', T + 1000, T + 1100), span('c', T + 2000, T + 2100), span('d', T + 3000, T + 3100)],
       [span('a', T, T + 100), span('x', T + 990, T + 1100), span('y', T + 2050, T + 2100), span('z', T + 5000, null)],
@@ -79,12 +107,30 @@ describe('replay report', () => {
     expect(d.items.find((i) => i.kind === 'earlier')!.deltaSec).toBe(-0.01);
   });
   it('counts alerts, notifications (ungrouped starts and escalations) and time-to-alert per rule', () => {
-    const current = [ev({ alertId: 'a', phase: 'start', eventTs: T }), ev({ alertId: 'a', phase: 'escalate', eventTs: T + 60_000 }), ev({ alertId: 'a', phase: 'end', eventTs: T + 90_000 }),
-      ev({ alertId: 'b', phase: 'start', eventTs: T + 1000, rule: 'news2', priority: 'low', groupedWith: 'a' })];
-    const r = buildReport({ name: 'n', source: 'postgres', from: T - 1000, to: T + DAY - 1000, wards: [], patients: 2, readings: 10, current, proposed: current.slice(0, 1), proposedVersion: 'v2' });
+    const current = [
+      ev({ alertId: 'a', phase: 'start', eventTs: T }),
+      ev({ alertId: 'a', phase: 'escalate', eventTs: T + 60_000 }),
+      ev({ alertId: 'a', phase: 'end', eventTs: T + 90_000 }),
+      ev({ alertId: 'b', phase: 'start', eventTs: T + 1000, rule: 'news2', priority: 'low', groupedWith: 'a' }),
+    ];
+    const r = buildReport({
+      name: 'n',
+      source: 'postgres',
+      from: T - 1000,
+      to: T + DAY - 1000,
+      wards: [],
+      patients: 2,
+      readings: 10,
+      current,
+      proposed: current.slice(0, 1),
+      proposedVersion: 'v2',
+    });
     expect(r.totals.current).toMatchObject({ alerts: 2, notifications: 2, perPatientDay: 1, ttaMedianSec: 10 });
     expect(r.totals.proposed).toMatchObject({ alerts: 1, notifications: 1 });
-    expect(r.byRule.map((x) => [x.rule, x.current.alerts, x.proposed.alerts])).toEqual([['hr-high', 1, 1], ['news2', 1, 0]]);
+    expect(r.byRule.map((x) => [x.rule, x.current.alerts, x.proposed.alerts])).toEqual([
+      ['hr-high', 1, 1],
+      ['news2', 1, 0],
+    ]);
     expect(r.bucketMs).toBe(3_600_000);
     expect(spansOf(current)).toHaveLength(2);
     expect(toCsv(r).split('\n')[0]).toMatch(/^rule,priority,current_alerts,proposed_alerts/);

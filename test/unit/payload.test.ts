@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { parseDeviceMessage, parseTopic, type ParseContext } from '../../bridge/payload.ts';
+import { type ParseContext, parseDeviceMessage, parseTopic } from '../../bridge/payload.ts';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 const ctx = (over: Partial<ParseContext> = {}): ParseContext => ({
-  now: NOW, maxPayloadBytes: 4096, maxFutureSkewMs: 300_000, lookupWard: () => undefined, correlationId: 'c1', ...over,
+  now: NOW,
+  maxPayloadBytes: 4096,
+  maxFutureSkewMs: 300_000,
+  lookupWard: () => undefined,
+  correlationId: 'c1',
+  ...over,
 });
 const msg = (o: Record<string, unknown>) => Buffer.from(JSON.stringify({ deviceId: 'mon-1', seq: 1, ts: NOW - 1000, vitals: { heartRate: 80 }, ...o }));
 
@@ -12,19 +17,44 @@ describe('parseTopic', () => {
     expect(parseTopic('patients/p1/vitals')).toEqual({ patientId: 'p1', wardId: null });
     expect(parseTopic('wards/icu-1/patients/p1/vitals')).toEqual({ patientId: 'p1', wardId: 'icu-1' });
   });
-  it.each(['patients/p1', 'patients//vitals', 'wards/w/patients/p/other', 'x/p1/vitals', 'patients/p 1/vitals', 'patients/p1/vitals/extra'])('rejects %s', (t) => {
-    expect(parseTopic(t)).toBeNull();
-  });
+  it.each(['patients/p1', 'patients//vitals', 'wards/w/patients/p/other', 'x/p1/vitals', 'patients/p 1/vitals', 'patients/p1/vitals/extra'])(
+    'rejects %s',
+    (t) => {
+      expect(parseTopic(t)).toBeNull();
+    },
+  );
 });
 
 describe('parseDeviceMessage', () => {
   it('maps a full reading', () => {
-    const r = parseDeviceMessage('wards/icu-1/patients/p1/vitals', msg({
-      vitals: { heartRate: 88, spo2: 97, respRate: 16, systolicBp: 120, diastolicBp: 80, temperature: 37.1 }, consciousness: 'V', onOxygen: true,
-    }), ctx());
+    const r = parseDeviceMessage(
+      'wards/icu-1/patients/p1/vitals',
+      msg({
+        vitals: { heartRate: 88, spo2: 97, respRate: 16, systolicBp: 120, diastolicBp: 80, temperature: 37.1 },
+        consciousness: 'V',
+        onOxygen: true,
+      }),
+      ctx(),
+    );
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.reading).toMatchObject({ patientId: 'p1', wardId: 'icu-1', deviceId: 'mon-1', seq: 1, ts: NOW - 1000, receivedAt: NOW, heartRate: 88, spo2: 97, respRate: 16, systolicBp: 120, diastolicBp: 80, temperature: 37.1, consciousness: 'V', onOxygen: true, correlationId: 'c1' });
+    expect(r.reading).toMatchObject({
+      patientId: 'p1',
+      wardId: 'icu-1',
+      deviceId: 'mon-1',
+      seq: 1,
+      ts: NOW - 1000,
+      receivedAt: NOW,
+      heartRate: 88,
+      spo2: 97,
+      respRate: 16,
+      systolicBp: 120,
+      diastolicBp: 80,
+      temperature: 37.1,
+      consciousness: 'V',
+      onOxygen: true,
+      correlationId: 'c1',
+    });
   });
 
   it('accepts ISO-8601 timestamps and any subset of vitals', () => {

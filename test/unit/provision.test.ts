@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { installCommand, planProvision, provision, type Need, type ProvisionEnv } from '../../deploy/local/provision.ts';
+import { installCommand, type Need, type ProvisionEnv, planProvision, provision } from '../../deploy/local/provision.ts';
 
 const machine = (o: Partial<ProvisionEnv> & { installed?: Need[] } = {}): ProvisionEnv & { installed: Set<Need> } => {
   const installed = new Set<Need>(o.installed ?? []);

@@ -1,15 +1,29 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PartitionStore } from '../../processors/runner/partition-store.ts';
-import { ReorderBuffer, type ReleasePolicy } from '../../processors/runner/reorder-buffer.ts';
+import { type ReleasePolicy, ReorderBuffer } from '../../processors/runner/reorder-buffer.ts';
 import type { VitalsReading } from '../../schemas/records.ts';
 
 const T0 = 1_700_000_000_000;
 const LATENESS = 2000;
 function r(patientId: string, deviceId: string, seq: number, sec: number): VitalsReading {
   return {
-    patientId, wardId: 'w1', bed: null, deviceId, seq, ts: T0 + sec * 1000, receivedAt: 0, heartRate: 80, spo2: null, respRate: null,
-    systolicBp: null, diastolicBp: null, temperature: null, consciousness: null, onOxygen: null, correlationId: `${patientId}-${deviceId}-${seq}`,
+    patientId,
+    wardId: 'w1',
+    bed: null,
+    deviceId,
+    seq,
+    ts: T0 + sec * 1000,
+    receivedAt: 0,
+    heartRate: 80,
+    spo2: null,
+    respRate: null,
+    systolicBp: null,
+    diastolicBp: null,
+    temperature: null,
+    consciousness: null,
+    onOxygen: null,
+    correlationId: `${patientId}-${deviceId}-${seq}`,
   };
 }
 /** A policy with the devices each patient's state knows. */
@@ -20,11 +34,14 @@ const policy = (known: Record<string, string[]> = {}): ReleasePolicy => ({
 const ids = (bs: readonly { r: VitalsReading }[]) => bs.map((b) => `${b.r.deviceId}/${b.r.seq}`);
 
 describe('reorder buffer', () => {
-  it('releases a patient\'s readings in (ts, seq) order once they are behind its newest reading by the lateness', () => {
+  it("releases a patient's readings in (ts, seq) order once they are behind its newest reading by the lateness", () => {
     const b = new ReorderBuffer();
     let off = 0;
     const add = (x: VitalsReading) => b.add(x, Buffer.alloc(0), off++, 0);
-    add(r('p', 'mon', 1, 10)); add(r('p', 'wear', 1, 9)); add(r('p', 'mon', 2, 11)); add(r('p', 'wear', 2, 10.5));
+    add(r('p', 'mon', 1, 10));
+    add(r('p', 'wear', 1, 9));
+    add(r('p', 'mon', 2, 11));
+    add(r('p', 'wear', 2, 10.5));
     expect(ids(b.release(policy(), 0, false))).toEqual(['wear/1']); // 9 <= 11 - 2; 10 is not yet
     add(r('p', 'mon', 3, 13));
     expect(ids(b.release(policy(), 0, false))).toEqual(['mon/1', 'wear/2', 'mon/2']);
@@ -80,37 +97,47 @@ describe('reorder buffer', () => {
     expect(b.commitOffset(9n)).toBe(9n);
   });
 
-  it('property: whatever the arrival order, a release is a (ts, seq)-ordered prefix of each patient\'s buffered readings, each reading comes out once, and the commit offset never passes a buffered one', () => {
-    const reading = fc.record({ p: fc.constantFrom('a', 'b', 'c'), dev: fc.constantFrom('m', 'w'), sec: fc.integer({ min: 0, max: 60 }), wall: fc.integer({ min: 0, max: 3000 }) });
+  it("property: whatever the arrival order, a release is a (ts, seq)-ordered prefix of each patient's buffered readings, each reading comes out once, and the commit offset never passes a buffered one", () => {
+    const reading = fc.record({
+      p: fc.constantFrom('a', 'b', 'c'),
+      dev: fc.constantFrom('m', 'w'),
+      sec: fc.integer({ min: 0, max: 60 }),
+      wall: fc.integer({ min: 0, max: 3000 }),
+    });
     const bySeq = (x: VitalsReading, y: VitalsReading) => x.ts - y.ts || x.seq - y.seq;
-    fc.assert(fc.property(fc.array(fc.tuple(reading, fc.boolean()), { maxLength: 80 }), (xs) => {
-      const b = new ReorderBuffer();
-      const model = new Map<string, VitalsReading[]>(); // what is buffered, per patient
-      const out: number[] = [];
-      const check = (released: readonly { r: VitalsReading; offset: number }[]) => {
-        const got = new Map<string, VitalsReading[]>();
-        for (const y of released) { got.set(y.r.patientId, [...(got.get(y.r.patientId) ?? []), y.r]); out.push(y.offset); }
-        for (const [pid, list] of got) {
-          const sorted = [...model.get(pid)!].sort(bySeq);
-          expect(list).toEqual(sorted.slice(0, list.length));
-          model.set(pid, sorted.slice(list.length));
-        }
-      };
-      let now = 0;
-      xs.forEach(([x, release], i) => {
-        now += x.wall;
-        const reading = r(x.p, x.dev, i, x.sec);
-        b.add(reading, Buffer.alloc(0), i, now);
-        model.set(x.p, [...(model.get(x.p) ?? []), reading]);
-        b.advanceWatermark([x.p], LATENESS);
-        if (release) check(b.release(policy({ a: ['m'] }), now, false));
-        const commit = b.commitOffset(BigInt(i + 1));
-        for (const list of model.values()) for (const y of list) expect(commit <= BigInt(y.seq)).toBe(true); // seq = offset here
-      });
-      check(b.release(policy(), now, true));
-      expect(out.sort((p, q) => p - q)).toEqual(xs.map((_, i) => i));
-      expect(b.commitOffset(BigInt(xs.length))).toBe(BigInt(xs.length));
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(reading, fc.boolean()), { maxLength: 80 }), (xs) => {
+        const b = new ReorderBuffer();
+        const model = new Map<string, VitalsReading[]>(); // what is buffered, per patient
+        const out: number[] = [];
+        const check = (released: readonly { r: VitalsReading; offset: number }[]) => {
+          const got = new Map<string, VitalsReading[]>();
+          for (const y of released) {
+            got.set(y.r.patientId, [...(got.get(y.r.patientId) ?? []), y.r]);
+            out.push(y.offset);
+          }
+          for (const [pid, list] of got) {
+            const sorted = [...model.get(pid)!].sort(bySeq);
+            expect(list).toEqual(sorted.slice(0, list.length));
+            model.set(pid, sorted.slice(list.length));
+          }
+        };
+        let now = 0;
+        xs.forEach(([x, release], i) => {
+          now += x.wall;
+          const reading = r(x.p, x.dev, i, x.sec);
+          b.add(reading, Buffer.alloc(0), i, now);
+          model.set(x.p, [...(model.get(x.p) ?? []), reading]);
+          b.advanceWatermark([x.p], LATENESS);
+          if (release) check(b.release(policy({ a: ['m'] }), now, false));
+          const commit = b.commitOffset(BigInt(i + 1));
+          for (const list of model.values()) for (const y of list) expect(commit <= BigInt(y.seq)).toBe(true); // seq = offset here
+        });
+        check(b.release(policy(), now, true));
+        expect(out.sort((p, q) => p - q)).toEqual(xs.map((_, i) => i));
+        expect(b.commitOffset(BigInt(xs.length))).toBe(BigInt(xs.length));
+      }),
+    );
   });
 });
 
@@ -145,7 +172,10 @@ describe('partition store', () => {
     s.changed([], { topic: 'alert-actions', offset: '1' });
     s.changed([], { topic: 'vitals', offset: '4' });
     s.changed([], null);
-    expect(s.offsets()).toEqual([['vitals', '4'], ['alert-actions', '1']]);
+    expect(s.offsets()).toEqual([
+      ['vitals', '4'],
+      ['alert-actions', '1'],
+    ]);
   });
 
   it('commits vitals up to the oldest buffered reading, else past the last consumed', () => {
@@ -158,7 +188,7 @@ describe('partition store', () => {
     expect(s.vitalsCommitOffset()).toBe('43');
   });
 
-  it('uses its patients\' devices for the single-device fast path and the rules\' lateness', () => {
+  it("uses its patients' devices for the single-device fast path and the rules' lateness", () => {
     const s = new PartitionStore(0, () => 10_000);
     s.patients.set('p', { devices: [{ deviceId: 'd', memory: null }] } as never);
     s.buffer.add(r('p', 'd', 1, 1), Buffer.alloc(0), 0, 0);

@@ -21,7 +21,17 @@ describe('rule file', () => {
 
   it('converts units once: seconds to milliseconds, above/below to an operator', () => {
     const d = parseRuleFile(base).defaults;
-    expect(d.thresholds[0]).toEqual({ id: 'hr-high', parameter: 'heartRate', op: 'above', threshold: 130, sustainMs: 10_000, hysteresis: 5, clearMs: 10_000, priority: 'high', label: 'Tachycardia' });
+    expect(d.thresholds[0]).toEqual({
+      id: 'hr-high',
+      parameter: 'heartRate',
+      op: 'above',
+      threshold: 130,
+      sustainMs: 10_000,
+      hysteresis: 5,
+      clearMs: 10_000,
+      priority: 'high',
+      label: 'Tachycardia',
+    });
     expect(d.thresholds[1]!.label).toBe('spo2-low');
     expect(d.technical.signalLossMs).toBe(60_000);
   });
@@ -50,12 +60,20 @@ patients:
 
   it.each([
     ['an unknown field', base.replace('hysteresis: 5,', 'hysterisis: 5,'), /:4: defaults\.thresholds\.0 unknown field "hysterisis"/],
-    ['a bad priority', base.replace('priority: high, label', 'priority: urgent, label'), /:4: defaults\.thresholds\.0\.priority must be one of high, medium, low/],
+    [
+      'a bad priority',
+      base.replace('priority: high, label', 'priority: urgent, label'),
+      /:4: defaults\.thresholds\.0\.priority must be one of high, medium, low/,
+    ],
     ['both above and below', base.replace('above: 130,', 'above: 130, below: 40,'), /both "above" and "below"/],
     ['an unknown vital', base.replace('parameter: spo2', 'parameter: sp02'), /:5: defaults\.thresholds\.1\.parameter must be one of/],
     ['a missing version', base.replace('version: t-1\n', ''), /must have required property 'version'/],
     ['YAML syntax', base.replace('news2: { enabled: true }', 'news2: { enabled: true'), /rules:\d+:/],
-    ['an incomplete new rule in an override', `${base}wards:\n  w1:\n    thresholds: [ { id: new-rule, above: 3 } ]\n`, /wards\.w1: threshold "new-rule" needs parameter/],
+    [
+      'an incomplete new rule in an override',
+      `${base}wards:\n  w1:\n    thresholds: [ { id: new-rule, above: 3 } ]\n`,
+      /wards\.w1: threshold "new-rule" needs parameter/,
+    ],
   ])('rejects %s with the field and line', (_name, text, msg) => {
     expect(() => parseRuleFile(text, 'rules')).toThrow(msg);
   });

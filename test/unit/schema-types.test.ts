@@ -5,11 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { GENERATED_FILE, generateTypes } from '../../schemas/generate-types.ts';
 import { loadSchema, SCHEMA_NAMES, type SchemaKey } from '../../schemas/codec.ts';
+import { GENERATED_FILE, generateTypes } from '../../schemas/generate-types.ts';
 import { VITAL_NAMES } from '../../schemas/records.ts';
 
-interface Field { name: string; type: unknown }
+interface Field {
+  name: string;
+  type: unknown;
+}
 const fields = (key: SchemaKey) => (loadSchema(key) as { fields: Field[] }).fields;
 
 describe('record types and Avro schemas', () => {
@@ -23,7 +26,9 @@ describe('record types and Avro schemas', () => {
   });
 
   it('VITAL_NAMES are the vitals of a reading and of the stored processor state', () => {
-    const numeric = fields('vitals').filter((f) => JSON.stringify(f.type) === '["null","double"]').map((f) => f.name);
+    const numeric = fields('vitals')
+      .filter((f) => JSON.stringify(f.type) === '["null","double"]')
+      .map((f) => f.name);
     expect(numeric).toEqual([...VITAL_NAMES]);
     const obs = fields('processorState').find((f) => f.name === 'obs')!.type as { fields: Field[] };
     expect(obs.fields.map((f) => f.name)).toEqual([...VITAL_NAMES]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { beginShutdown, SHUTDOWN_ORDER, shutdownSequence, shuttingDown, stopAll, type Part, type PartName } from '../../bin/shutdown.ts';
+import { beginShutdown, type Part, type PartName, SHUTDOWN_ORDER, shutdownSequence, shuttingDown, stopAll } from '../../bin/shutdown.ts';
 import { createLogger } from '../../common/log.ts';
 
 const capture = () => {

@@ -9,29 +9,76 @@ import { parseAuditKey, pseudonym } from '../../history/pseudonym.ts';
 import { actionColumns, alertColumns, auditColumns, daysOf, decodeBatch, rowKey, sliceDecoded } from '../../history/sink/batch.ts';
 import { deadLetterOf } from '../../history/sink/dead-letter.ts';
 import { classifyWriteError, sqlStateOf } from '../../history/sink/failures.ts';
-import { backoffMs, DEFAULT_RETRY, storeOrIsolate, type StoreIo } from '../../history/sink/retry.ts';
+import { backoffMs, DEFAULT_RETRY, type StoreIo, storeOrIsolate } from '../../history/sink/retry.ts';
 import { localCodec } from '../../schemas/codec.ts';
 import type { AlertAction, AlertEvent, VitalsReading } from '../../schemas/records.ts';
 
 const codec = localCodec();
 const T = Date.UTC(2026, 10, 26, 23, 59, 59);
 const reading = (seq: number, o: Partial<VitalsReading> = {}): VitalsReading => ({
-  patientId: 'MRN-1', wardId: 'w1', bed: null, deviceId: 'd1', seq, ts: T + seq, receivedAt: T + seq, heartRate: 72, spo2: 97, respRate: null, systolicBp: null,
-  diastolicBp: null, temperature: null, consciousness: 'A', onOxygen: null, correlationId: `c${seq}`, ...o,
+  patientId: 'MRN-1',
+  wardId: 'w1',
+  bed: null,
+  deviceId: 'd1',
+  seq,
+  ts: T + seq,
+  receivedAt: T + seq,
+  heartRate: 72,
+  spo2: 97,
+  respRate: null,
+  systolicBp: null,
+  diastolicBp: null,
+  temperature: null,
+  consciousness: 'A',
+  onOxygen: null,
+  correlationId: `c${seq}`,
+  ...o,
 });
 const alert: AlertEvent = {
-  eventId: 'e1', alertId: 'a1', patientId: 'MRN-1', wardId: 'w1', bed: '3', rule: 'hr-high', priority: 'high', phase: 'start', state: 'active', parameter: 'heartRate',
-  value: 140, threshold: 130, onsetTs: T - 10_000, eventTs: T, message: 'm', ruleVersion: 'v1', correlationId: 'c', details: { total: 3 }, notify: ['nurse', 'doctor'],
-  actor: null, actorRole: null, groupedWith: null, silencedUntil: null,
+  eventId: 'e1',
+  alertId: 'a1',
+  patientId: 'MRN-1',
+  wardId: 'w1',
+  bed: '3',
+  rule: 'hr-high',
+  priority: 'high',
+  phase: 'start',
+  state: 'active',
+  parameter: 'heartRate',
+  value: 140,
+  threshold: 130,
+  onsetTs: T - 10_000,
+  eventTs: T,
+  message: 'm',
+  ruleVersion: 'v1',
+  correlationId: 'c',
+  details: { total: 3 },
+  notify: ['nurse', 'doctor'],
+  actor: null,
+  actorRole: null,
+  groupedWith: null,
+  silencedUntil: null,
 };
-const action: AlertAction = { actionId: 'x1', alertId: 'a1', patientId: 'MRN-2', wardId: 'w1', action: 'silence', durationMs: 120_000, user: 'n1', role: 'nurse', ts: T + 5 };
+const action: AlertAction = {
+  actionId: 'x1',
+  alertId: 'a1',
+  patientId: 'MRN-2',
+  wardId: 'w1',
+  action: 'silence',
+  durationMs: 120_000,
+  user: 'n1',
+  role: 'nurse',
+  ts: T + 5,
+};
 /** An error as node-postgres reports one from the server. */
 const pgError = (code: string, message = 'refused') => Object.assign(new Error(message), { code, severity: 'ERROR' });
 
 describe('sink batches', () => {
-  it('decode in order, skip tombstones, report undecodable records, and remember each record\'s message', () => {
+  it("decode in order, skip tombstones, report undecodable records, and remember each record's message", () => {
     const bad: number[] = [];
-    const d = decodeBatch(codec, 'vitals', [codec.encode('vitals', reading(1)), null, Buffer.from('nope'), codec.encode('vitals', reading(2))], (i) => bad.push(i));
+    const d = decodeBatch(codec, 'vitals', [codec.encode('vitals', reading(1)), null, Buffer.from('nope'), codec.encode('vitals', reading(2))], (i) =>
+      bad.push(i),
+    );
     expect(d.records.map((r) => r.seq)).toEqual([1, 2]);
     expect(d.at).toEqual([0, 3]);
     expect(bad).toEqual([2]);
@@ -73,9 +120,18 @@ describe('sink batches', () => {
 
 describe('sink write failures', () => {
   it('connection loss, an unavailable server and lock conflicts are retriable', () => {
-    for (const e of [pgError('08006'), pgError('57P01'), pgError('53300'), pgError('40P01'), pgError('55P03'), pgError('XX000'),
-      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }), Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }),
-      new Error('Connection terminated unexpectedly'), new Error('timeout exceeded when trying to connect')]) {
+    for (const e of [
+      pgError('08006'),
+      pgError('57P01'),
+      pgError('53300'),
+      pgError('40P01'),
+      pgError('55P03'),
+      pgError('XX000'),
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }),
+      new Error('Connection terminated unexpectedly'),
+      new Error('timeout exceeded when trying to connect'),
+    ]) {
       const w = classifyWriteError(e);
       expect([w.code, w.retriable]).toEqual(['HISTORY_ERR_DB_UNAVAILABLE', true]);
       expect(w.cause).toBe(e);
@@ -84,13 +140,15 @@ describe('sink write failures', () => {
 
   it('a missing table or privilege waits for an operator; data errors and unknown errors are not retriable', () => {
     expect([classifyWriteError(pgError('42P01')).code, classifyWriteError(pgError('42501')).retriable]).toEqual(['HISTORY_ERR_DB_SETUP', true]);
-    for (const c of ['22008', '22021', '23502', '23514']) expect([classifyWriteError(pgError(c)).code, classifyWriteError(pgError(c)).retriable]).toEqual(['HISTORY_ERR_ROW_REFUSED', false]);
-    for (const e of [pgError('0A000'), new RangeError('out of range'), 'a string']) expect([classifyWriteError(e).code, classifyWriteError(e).retriable]).toEqual(['HISTORY_ERR_WRITE_FAILED', false]);
+    for (const c of ['22008', '22021', '23502', '23514'])
+      expect([classifyWriteError(pgError(c)).code, classifyWriteError(pgError(c)).retriable]).toEqual(['HISTORY_ERR_ROW_REFUSED', false]);
+    for (const e of [pgError('0A000'), new RangeError('out of range'), 'a string'])
+      expect([classifyWriteError(e).code, classifyWriteError(e).retriable]).toEqual(['HISTORY_ERR_WRITE_FAILED', false]);
     const decode = new WardstreamError('HISTORY_ERR_DECODE', 'x');
     expect(classifyWriteError(decode)).toBe(decode);
   });
 
-  it('keep the SQLSTATE, and only PostgreSQL\'s (a 5-letter system error code is not one)', () => {
+  it("keep the SQLSTATE, and only PostgreSQL's (a 5-letter system error code is not one)", () => {
     const w = classifyWriteError(pgError('22008', 'date/time field value out of range: "0000-01-01"'));
     expect(w.message).toMatch(/^PostgreSQL refused the row: SQLSTATE 22008: date\/time field value out of range/);
     expect(sqlStateOf(w)).toBe('22008');
@@ -112,8 +170,13 @@ function fakeDb(n: number, bad: ReadonlySet<number>, down = 0, alive = () => tru
       for (let i = lo; i < hi; i++) if (bad.has(i)) throw pgError('22008');
       for (let i = lo; i < hi; i++) stored.add(i);
     },
-    async pause(ms) { pauses.push(ms); return alive(); },
-    failed(err, w) { failures.push(w.attempt ?? err.code); },
+    async pause(ms) {
+      pauses.push(ms);
+      return alive();
+    },
+    failed(err, w) {
+      failures.push(w.attempt ?? err.code);
+    },
   };
   return { io, stored, writes, failures, pauses, all: () => Array.from({ length: n }, (_, i) => i).filter((i) => !bad.has(i)) };
 }
@@ -143,7 +206,11 @@ describe('sink retries and dead letters', () => {
       expect(refused!.every((r) => r.error.code === 'HISTORY_ERR_ROW_REFUSED')).toBe(true);
       expect([...db.stored].sort((a, b) => a - b)).toEqual(db.all());
       expect(db.failures.slice(0, 3)).toEqual([1, 2, 3]);
-      expect(db.writes.slice(0, 3)).toEqual([[0, 100], [0, 100], [0, 100]]);
+      expect(db.writes.slice(0, 3)).toEqual([
+        [0, 100],
+        [0, 100],
+        [0, 100],
+      ]);
       expect(db.writes.length - 3).toBeLessThanOrEqual(2 * bad.length * Math.ceil(Math.log2(100)));
     }
   });
@@ -173,8 +240,16 @@ describe('sink retries and dead letters', () => {
     const err = classifyWriteError(pgError('22008', 'date/time field value out of range'));
     const dl = deadLetterOf('vitals', r, { topic: 'p.vitals', partition: 2, offset: '41', value }, err, T);
     expect(dl).toEqual({
-      reason: 'HISTORY_ERR_ROW_REFUSED', detail: 'PostgreSQL refused the row: SQLSTATE 22008: date/time field value out of range', sqlState: '22008',
-      topic: 'p.vitals', partition: 2, offset: 41, rowKey: `MRN-1|${T + 3}|d1|3`, payload: value, failedAt: T, correlationId: 'c3',
+      reason: 'HISTORY_ERR_ROW_REFUSED',
+      detail: 'PostgreSQL refused the row: SQLSTATE 22008: date/time field value out of range',
+      sqlState: '22008',
+      topic: 'p.vitals',
+      partition: 2,
+      offset: 41,
+      rowKey: `MRN-1|${T + 3}|d1|3`,
+      payload: value,
+      failedAt: T,
+      correlationId: 'c3',
     });
     const back = codec.decode('historyDeadLetter', codec.encode('historyDeadLetter', dl));
     expect({ ...back, payload: null }).toEqual({ ...dl, payload: null });

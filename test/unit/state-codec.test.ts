@@ -11,15 +11,22 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { WardstreamError } from '../../common/errors.ts';
+import { type PatientState, step } from '../../processors/engine.ts';
 import { DEFAULT_RULE_FILE, loadRuleFile } from '../../processors/rulebook.ts';
-import { step, type PatientState } from '../../processors/engine.ts';
 import { decodeState, encodeState } from '../../processors/state-codec.ts';
 import { localCodec } from '../../schemas/codec.ts';
 
 const dir = new URL('../fixtures/processor-state/', import.meta.url);
 const fixture = (name: string) => readFileSync(new URL(name, dir));
 const expected = JSON.parse(fixture('expected.json').toString('utf8')) as PatientState;
-const codes = (f: () => unknown) => { try { f(); } catch (e) { return e instanceof WardstreamError ? e.code : `not a WardstreamError: ${String(e)}`; } return 'no error'; };
+const codes = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    return e instanceof WardstreamError ? e.code : `not a WardstreamError: ${String(e)}`;
+  }
+  return 'no error';
+};
 
 describe('processor state v1 (Avro, Confluent wire format)', () => {
   it('decodes the golden v1 bytes to the expected state, and re-encodes them byte for byte', () => {
@@ -43,8 +50,22 @@ describe('processor state v1 (Avro, Confluent wire format)', () => {
     expect(codes(() => decodeState(bytes.subarray(0, bytes.length - 10)))).toBe('PROCESSOR_ERR_STATE_INVALID');
     expect(codes(() => decodeState(Buffer.from([0, 0])))).toBe('PROCESSOR_ERR_STATE_INVALID');
     const vitals = localCodec().encode('vitals', {
-      patientId: 'p', wardId: 'w', bed: null, deviceId: 'd', seq: 1, ts: 1, receivedAt: 1, heartRate: 80, spo2: null, respRate: null,
-      systolicBp: null, diastolicBp: null, temperature: null, consciousness: null, onOxygen: null, correlationId: 'c',
+      patientId: 'p',
+      wardId: 'w',
+      bed: null,
+      deviceId: 'd',
+      seq: 1,
+      ts: 1,
+      receivedAt: 1,
+      heartRate: 80,
+      spo2: null,
+      respRate: null,
+      systolicBp: null,
+      diastolicBp: null,
+      temperature: null,
+      consciousness: null,
+      onOxygen: null,
+      correlationId: 'c',
     });
     expect(codes(() => decodeState(vitals))).toBe('PROCESSOR_ERR_STATE_INVALID');
     const nan = encodeState({ ...expected, obs: { ...expected.obs, heartRate: { v: Number.NaN, ts: 1 } } });
@@ -71,8 +92,22 @@ describe('processor state v0 (legacy JSON): a running deployment upgrades withou
     const rules = loadRuleFile(DEFAULT_RULE_FILE).defaults;
     const next = expected.devices.at(-1)!; // the device heard from last
     const reading = {
-      patientId: expected.patientId, wardId: expected.wardId, bed: expected.bed, deviceId: next.deviceId, seq: next.memory.maxSeq + 1, ts: expected.lastTs + 1000,
-      receivedAt: 0, heartRate: 80, spo2: 97, respRate: 16, systolicBp: 120, diastolicBp: 80, temperature: 36.8, consciousness: 'A' as const, onOxygen: false, correlationId: 'c',
+      patientId: expected.patientId,
+      wardId: expected.wardId,
+      bed: expected.bed,
+      deviceId: next.deviceId,
+      seq: next.memory.maxSeq + 1,
+      ts: expected.lastTs + 1000,
+      receivedAt: 0,
+      heartRate: 80,
+      spo2: 97,
+      respRate: 16,
+      systolicBp: 120,
+      diastolicBp: 80,
+      temperature: 36.8,
+      consciousness: 'A' as const,
+      onOxygen: false,
+      correlationId: 'c',
     };
     expect(step(restored, reading, rules)).toEqual(step(expected, reading, rules));
   });
@@ -82,7 +117,9 @@ describe('processor state v0 (legacy JSON): a running deployment upgrades withou
     const json = (o: unknown) => Buffer.from(JSON.stringify(o));
     expect(codes(() => decodeState(json({ ...j, v: 3 })))).toBe('PROCESSOR_ERR_STATE_VERSION');
     expect(codes(() => decodeState(Buffer.from('{"v":2,')))).toBe('PROCESSOR_ERR_STATE_INVALID');
-    expect(() => decodeState(json({ ...j, episodes: { x: { kind: 'simmering' } } }))).toThrow(/episodes\.x\.kind is not one of normal, pending, active, clearing/);
+    expect(() => decodeState(json({ ...j, episodes: { x: { kind: 'simmering' } } }))).toThrow(
+      /episodes\.x\.kind is not one of normal, pending, active, clearing/,
+    );
     expect(() => decodeState(json({ ...j, lastTs: 'yesterday' }))).toThrow(/lastTs is not a whole number/);
     expect(() => decodeState(json({ ...j, devices: { d: { maxSeq: 1 } } }))).toThrow(/devices\.d is not a sequence memory/);
     expect(codes(() => decodeState(Buffer.from([0x42])))).toBe('PROCESSOR_ERR_STATE_INVALID');

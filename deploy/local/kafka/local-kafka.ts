@@ -14,9 +14,9 @@
  *
  * Standalone use: `npx tsx deploy/local/kafka/local-kafka.ts [--port 9092] [--data DIR]`.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -128,7 +128,10 @@ async function waitForPort(host: string, port: number, child: ChildProcess, time
     if (child.exitCode !== null) throw new WardstreamError('LOCAL_ERR_KAFKA', `Kafka exited early with code ${child.exitCode}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, host);
-      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (ok) return;
@@ -163,7 +166,15 @@ let exitHooked = false;
 function hookExit(): void {
   if (exitHooked) return;
   exitHooked = true;
-  const killAll = () => { for (const c of running) { try { process.kill(-c.pid!, 'SIGKILL'); } catch { /* gone */ } } };
+  const killAll = () => {
+    for (const c of running) {
+      try {
+        process.kill(-c.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  };
   // Signals are the embedding program's business (it should stop() and exit); a process
   // that dies without running exit hooks is covered by the watchdog below.
   process.on('exit', killAll);
@@ -195,8 +206,22 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
   const out = openSync(logFile, 'a');
   const heap = opts.heapMb ?? 768;
   hookExit();
-  const child = spawn(java, [`-Xms${Math.min(256, heap)}m`, `-Xmx${heap}m`, '-XX:+UseG1GC', '-XX:TieredStopAtLevel=1',
-    '-Djava.awt.headless=true', log4j, '-cp', cp, 'kafka.Kafka', props], { stdio: ['ignore', out, out], detached: true });
+  const child = spawn(
+    java,
+    [
+      `-Xms${Math.min(256, heap)}m`,
+      `-Xmx${heap}m`,
+      '-XX:+UseG1GC',
+      '-XX:TieredStopAtLevel=1',
+      '-Djava.awt.headless=true',
+      log4j,
+      '-cp',
+      cp,
+      'kafka.Kafka',
+      props,
+    ],
+    { stdio: ['ignore', out, out], detached: true },
+  );
   // Watchdog: a tiny shell that blocks reading our pipe and kills the JVM's process group when
   // the pipe closes, i.e. when this process dies even by SIGKILL (exit hooks cannot run then).
   const watchdog = spawn('sh', ['-c', `cat >/dev/null; kill -9 -${child.pid} 2>/dev/null`], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
@@ -209,8 +234,18 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
     if (child.exitCode === null) {
       await new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
-        try { process.kill(-child.pid!, 'SIGTERM'); } catch { resolve(); }
-        const t = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+        try {
+          process.kill(-child.pid!, 'SIGTERM');
+        } catch {
+          resolve();
+        }
+        const t = setTimeout(() => {
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }, 5000);
         child.once('exit', () => clearTimeout(t));
       });
     }
@@ -230,7 +265,10 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
   const k = await startLocalKafka({ port: Number(arg('--port') ?? 9092), dataDir: arg('--data'), log: (l) => console.error(l) });
   console.log(k.brokers);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void k.stop().then(() => process.exit(0)));

@@ -8,13 +8,13 @@
 import type { Kafka } from 'kafkajs';
 import { createKafka, readRange, whenReady } from '../../../common/kafka.ts';
 import type { Logger } from '../../../common/log.ts';
-import { createCodec, type Codec } from '../../../schemas/codec.ts';
+import { type Codec, createCodec } from '../../../schemas/codec.ts';
 import type { AlertAction, AlertEvent, VitalsReading } from '../../../schemas/records.ts';
-import { partitionForWard, topicNames, type Topics } from '../../../schemas/topics.ts';
+import { partitionForWard, type Topics, topicNames } from '../../../schemas/topics.ts';
 import type { ReplayArgs } from '../args.ts';
 import { byTsSeq } from '../core.ts';
 import { shareOf } from '../shards.ts';
-import { addAction, scopeOf, type Shard, type ShardSpec, type Source } from '../source.ts';
+import { addAction, type Shard, type ShardSpec, type Source, scopeOf } from '../source.ts';
 
 /** Late records are looked for this far past the end of the range in the Kafka log. */
 export const LATE_SLACK_MS = 5 * 60_000;
@@ -47,7 +47,8 @@ export class PatientReadings {
     this.partitionMaxTs.set(partition, Math.max(this.partitionMaxTs.get(partition) ?? 0, r.ts));
     if (this.keep && !this.keep(r.wardId, r.patientId)) return;
     const l = this.byPatient.get(r.patientId);
-    if (l) l.push(r); else this.byPatient.set(r.patientId, [r]);
+    if (l) l.push(r);
+    else this.byPatient.set(r.patientId, [r]);
     this.total++;
   }
 
@@ -58,13 +59,25 @@ export class PatientReadings {
 }
 
 /** Reads `vitals` in [from − warmup, to) of the given partitions (all when undefined). */
-export async function readKafkaVitals(kafka: Kafka, topics: Topics, codec: Codec, args: ReplayArgs, scope: ReadonlySet<number> | undefined, log: Logger): Promise<PatientReadings> {
+export async function readKafkaVitals(
+  kafka: Kafka,
+  topics: Topics,
+  codec: Codec,
+  args: ReplayArgs,
+  scope: ReadonlySet<number> | undefined,
+  log: Logger,
+): Promise<PatientReadings> {
   const out = new PatientReadings(args);
   await readRange(kafka, topics.vitals, { fromTs: args.from - args.warmupMs, toTs: args.to + LATE_SLACK_MS, partitions: scope }, (p, msgs) => {
     for (const m of msgs) {
       if (!m.value) continue;
       let r: VitalsReading;
-      try { r = codec.decode('vitals', m.value); } catch (err) { log.warn('undecodable vitals record skipped by replay', { err: err as Error, partition: p }); continue; }
+      try {
+        r = codec.decode('vitals', m.value);
+      } catch (err) {
+        log.warn('undecodable vitals record skipped by replay', { err: err as Error, partition: p });
+        continue;
+      }
       out.add(p, r);
     }
   });
@@ -84,7 +97,9 @@ async function kafkaActionsAndAlerts(kafka: Kafka, topics: Topics, codec: Codec,
         const a = codec.decode('action', m.value);
         if (a.ts < start || a.ts >= args.to || !keep(a.wardId, a.patientId)) continue;
         addAction(actions, a);
-      } catch (err) { log.warn('undecodable alert action skipped by replay', { err: err as Error }); }
+      } catch (err) {
+        log.warn('undecodable alert action skipped by replay', { err: err as Error });
+      }
     }
   });
   for (const l of actions.values()) l.sort((x, y) => x.ts - y.ts || (x.actionId < y.actionId ? -1 : 1));
@@ -92,7 +107,12 @@ async function kafkaActionsAndAlerts(kafka: Kafka, topics: Topics, codec: Codec,
   await readRange(kafka, topics.alerts, { fromTs: args.from, toTs: args.to + LATE_SLACK_MS, partitions: scope }, (_p, msgs) => {
     for (const m of msgs) {
       if (!m.value) continue;
-      try { const e = codec.decode('alert', m.value); if (e.eventTs >= args.from && e.eventTs < args.to && keep(e.wardId, e.patientId)) current.push(e); } catch (err) { log.warn('undecodable alert skipped by replay', { err: err as Error }); }
+      try {
+        const e = codec.decode('alert', m.value);
+        if (e.eventTs >= args.from && e.eventTs < args.to && keep(e.wardId, e.patientId)) current.push(e);
+      } catch (err) {
+        log.warn('undecodable alert skipped by replay', { err: err as Error });
+      }
     }
   });
   // The live processors may have emitted an event more than once (at-least-once): de-duplicate on eventId.
@@ -100,13 +120,25 @@ async function kafkaActionsAndAlerts(kafka: Kafka, topics: Topics, codec: Codec,
 }
 
 /** Where worker threads connect (their own client and codec). */
-export interface KafkaWorkersAccess { readonly brokers: readonly string[]; readonly topicPrefix: string; readonly schemaRegistryUrl: string | null }
+export interface KafkaWorkersAccess {
+  readonly brokers: readonly string[];
+  readonly topicPrefix: string;
+  readonly schemaRegistryUrl: string | null;
+}
 
 /**
  * Opens the Kafka source. `workers` set: the readings are left to worker threads, a share of the
  * partitions each; otherwise they are read here, in full, before the first patient is replayed.
  */
-export async function kafkaSource(kafka: Kafka, topics: Topics, codec: Codec, args: ReplayArgs, partitions: number, log: Logger, workers: KafkaWorkersAccess | null): Promise<Source> {
+export async function kafkaSource(
+  kafka: Kafka,
+  topics: Topics,
+  codec: Codec,
+  args: ReplayArgs,
+  partitions: number,
+  log: Logger,
+  workers: KafkaWorkersAccess | null,
+): Promise<Source> {
   const scope = args.wards.length ? new Set(args.wards.map((w) => partitionForWard(w, partitions))) : undefined;
   const { actions, current } = await kafkaActionsAndAlerts(kafka, topics, codec, args, scope, log);
   if (workers) {
@@ -118,12 +150,16 @@ export async function kafkaSource(kafka: Kafka, topics: Topics, codec: Codec, ar
     try {
       const a = await whenReady(() => admin.fetchTopicOffsetsByTimestamp(topics.vitals, args.from - args.warmupMs));
       const b = await whenReady(() => admin.fetchTopicOffsetsByTimestamp(topics.vitals, args.to + LATE_SLACK_MS));
-      for (const x of a) if (!scope || scope.has(x.partition)) total += Math.max(0, Number(b.find((y) => y.partition === x.partition)!.offset) - Number(x.offset));
-    } finally { await admin.disconnect(); }
+      for (const x of a)
+        if (!scope || scope.has(x.partition)) total += Math.max(0, Number(b.find((y) => y.partition === x.partition)!.offset) - Number(x.offset));
+    } finally {
+      await admin.disconnect();
+    }
     const all = [...(scope ?? Array.from({ length: partitions }, (_, i) => i))];
     return {
       readers: 'workers',
-      meta: Promise.resolve({ total, wardsSeen: null, partitionMaxTs: new Map<number, number>(), current }), actions,
+      meta: Promise.resolve({ total, wardsSeen: null, partitionMaxTs: new Map<number, number>(), current }),
+      actions,
       shards: (n) => Array.from({ length: n }, (_, i) => ({ source: 'kafka', ...workers, args, partitions: shareOf(all, n, i) })),
       async readingsOf(ids) {
         const want = new Set(ids);
@@ -136,9 +172,14 @@ export async function kafkaSource(kafka: Kafka, topics: Topics, codec: Codec, ar
   const v = await readKafkaVitals(kafka, topics, codec, args, scope, log);
   return {
     readers: 'this-thread',
-    meta: Promise.resolve({ total: v.total, wardsSeen: v.wardsSeen, partitionMaxTs: v.partitionMaxTs, current }), actions,
-    async *patients() { yield* v.patients(); },
-    async readingsOf(ids) { return new Map(ids.map((id) => [id, v.byPatient.get(id) ?? []])); },
+    meta: Promise.resolve({ total: v.total, wardsSeen: v.wardsSeen, partitionMaxTs: v.partitionMaxTs, current }),
+    actions,
+    async *patients() {
+      yield* v.patients();
+    },
+    async readingsOf(ids) {
+      return new Map(ids.map((id) => [id, v.byPatient.get(id) ?? []]));
+    },
     close: async () => {},
   };
 }
@@ -149,5 +190,12 @@ export async function openKafkaShard(spec: Extract<ShardSpec, { source: 'kafka' 
   const kafka = createKafka(spec.brokers, `wardstream-replay-${index}`);
   const codec = await createCodec(spec.schemaRegistryUrl ?? undefined);
   const v = await readKafkaVitals(kafka, topicNames(spec.topicPrefix), codec, spec.args, new Set(spec.partitions), log);
-  return { patients: async function* () { yield* v.patients(); }, partitionMaxTs: v.partitionMaxTs, wardsSeen: v.wardsSeen, close: async () => {} };
+  return {
+    patients: async function* () {
+      yield* v.patients();
+    },
+    partitionMaxTs: v.partitionMaxTs,
+    wardsSeen: v.wardsSeen,
+    close: async () => {},
+  };
 }

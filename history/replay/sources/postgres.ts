@@ -16,11 +16,29 @@ import { addAction, type Shard, type ShardSpec, type Source, type SourceMeta } f
 function rowToAlert(x: Record<string, unknown>): AlertEvent {
   const ms = (d: unknown) => (d === null ? null : (d as Date).getTime());
   return {
-    eventId: x.event_id as string, alertId: x.alert_id as string, patientId: x.patient_id as string, wardId: x.ward_id as string, bed: x.bed as string | null,
-    rule: x.rule as string, priority: x.priority as AlertEvent['priority'], phase: x.phase as AlertEvent['phase'], state: x.state as AlertEvent['state'],
-    parameter: x.parameter as string | null, value: x.value as number | null, threshold: x.threshold as number | null, onsetTs: ms(x.onset_ts)!, eventTs: ms(x.event_ts)!,
-    message: x.message as string, ruleVersion: x.rule_version as string, correlationId: x.correlation_id as string, details: x.details as Record<string, number> | null,
-    notify: x.notify as string[], actor: x.actor as string | null, actorRole: x.actor_role as string | null, groupedWith: x.grouped_with as string | null, silencedUntil: ms(x.silenced_until),
+    eventId: x.event_id as string,
+    alertId: x.alert_id as string,
+    patientId: x.patient_id as string,
+    wardId: x.ward_id as string,
+    bed: x.bed as string | null,
+    rule: x.rule as string,
+    priority: x.priority as AlertEvent['priority'],
+    phase: x.phase as AlertEvent['phase'],
+    state: x.state as AlertEvent['state'],
+    parameter: x.parameter as string | null,
+    value: x.value as number | null,
+    threshold: x.threshold as number | null,
+    onsetTs: ms(x.onset_ts)!,
+    eventTs: ms(x.event_ts)!,
+    message: x.message as string,
+    ruleVersion: x.rule_version as string,
+    correlationId: x.correlation_id as string,
+    details: x.details as Record<string, number> | null,
+    notify: x.notify as string[],
+    actor: x.actor as string | null,
+    actorRole: x.actor_role as string | null,
+    groupedWith: x.grouped_with as string | null,
+    silencedUntil: ms(x.silenced_until),
   };
 }
 
@@ -40,12 +58,17 @@ export async function* streamPatients(client: pg.ClientBase, where: string, disc
     // than sort the range: a sort delays the first patient until the whole range is read (and
     // spills to disk for weeks of history); the index delivers patients as it goes.
     await client.query('SET LOCAL enable_sort = off');
-    const stream = client.query(copyTo(`COPY (SELECT ${VITALS_COPY_COLUMNS} FROM vitals WHERE ${where} ORDER BY patient_id, ts, device_id, seq) TO STDOUT (FORMAT binary)`));
+    const stream = client.query(
+      copyTo(`COPY (SELECT ${VITALS_COPY_COLUMNS} FROM vitals WHERE ${where} ORDER BY patient_id, ts, device_id, seq) TO STDOUT (FORMAT binary)`),
+    );
     const decoder = new VitalsCopyDecoder();
     let group: VitalsReading[] = [];
     for await (const chunk of stream) {
       for (const r of decoder.push(chunk as Buffer)) {
-        if (group.length && group[0]!.patientId !== r.patientId) { yield group; group = []; }
+        if (group.length && group[0]!.patientId !== r.patientId) {
+          yield group;
+          group = [];
+        }
         group.push(r);
       }
     }
@@ -89,8 +112,15 @@ export async function postgresSource(pool: pg.Pool, args: ReplayArgs, partitions
   // handed out by patients(). (Worker threads open streams of their own: openPostgresShard.)
   const streamClient = workersUrl === null ? await pool.connect() : null;
   let released = false;
-  const release = (broken?: Error) => { if (!released) { released = true; streamClient?.release(broken); } };
-  const stream = streamClient ? streamPatients(streamClient, where, () => release(new Error('replay stream abandoned mid-COPY'))) : (async function* (): AsyncGenerator<VitalsReading[]> {})();
+  const release = (broken?: Error) => {
+    if (!released) {
+      released = true;
+      streamClient?.release(broken);
+    }
+  };
+  const stream = streamClient
+    ? streamPatients(streamClient, where, () => release(new Error('replay stream abandoned mid-COPY')))
+    : (async function* (): AsyncGenerator<VitalsReading[]> {})();
   const first = stream.next();
   first.catch(() => {}); // observed by patients(), or dropped by close()
   try {
@@ -102,25 +132,46 @@ export async function postgresSource(pool: pg.Pool, args: ReplayArgs, partitions
       const [perWard, cur] = await Promise.all([
         pool.query<{ ward_id: string; max: number; n: string }>(
           `SELECT ward_id, (extract(epoch FROM max(ts)) * 1000)::bigint AS max, count(*) ${readings.scope.length ? `FILTER (WHERE ${readings.scope.join(' AND ')})` : ''} AS n
-           FROM vitals WHERE ${readings.range} GROUP BY ward_id`),
+           FROM vitals WHERE ${readings.range} GROUP BY ward_id`,
+        ),
         pool.query(`SELECT * FROM alert_events WHERE ${whereOf(filterSql(args, { column: 'event_ts', from: args.from }))}`),
       ]);
       const wardsSeen = new Set(perWard.rows.map((r) => r.ward_id));
       const partitionMaxTs = new Map<number, number>();
-      for (const r of perWard.rows) { const p = partitionForWard(r.ward_id, partitions); partitionMaxTs.set(p, Math.max(partitionMaxTs.get(p) ?? 0, Number(r.max))); }
+      for (const r of perWard.rows) {
+        const p = partitionForWard(r.ward_id, partitions);
+        partitionMaxTs.set(p, Math.max(partitionMaxTs.get(p) ?? 0, Number(r.max)));
+      }
       return { wardsSeen, partitionMaxTs, total: perWard.rows.reduce((a, r) => a + Number(r.n), 0), current: cur.rows.map(rowToAlert) };
     })();
     meta.catch(() => {}); // awaited by runReplay
 
-    const acts = await pool.query(`SELECT action_id, alert_id, patient_id, ward_id, action, duration_ms, user_id, role, (extract(epoch FROM ts) * 1000)::bigint AS ts FROM alert_actions WHERE ${where} ORDER BY ts, action_id`);
+    const acts = await pool.query(
+      `SELECT action_id, alert_id, patient_id, ward_id, action, duration_ms, user_id, role, (extract(epoch FROM ts) * 1000)::bigint AS ts FROM alert_actions WHERE ${where} ORDER BY ts, action_id`,
+    );
     const actions = new Map<string, AlertAction[]>();
     for (const x of acts.rows) {
-      addAction(actions, { actionId: x.action_id, alertId: x.alert_id, patientId: x.patient_id, wardId: x.ward_id, action: x.action, durationMs: x.duration_ms, user: x.user_id, role: x.role, ts: Number(x.ts) });
+      addAction(actions, {
+        actionId: x.action_id,
+        alertId: x.alert_id,
+        patientId: x.patient_id,
+        wardId: x.ward_id,
+        action: x.action,
+        durationMs: x.duration_ms,
+        user: x.user_id,
+        role: x.role,
+        ts: Number(x.ts),
+      });
     }
 
     const common = {
-      meta, actions,
-      close: async () => { await stream.return(undefined).catch(() => {}); release(); await meta.catch(() => {}); },
+      meta,
+      actions,
+      close: async () => {
+        await stream.return(undefined).catch(() => {});
+        release();
+        await meta.catch(() => {});
+      },
       async readingsOf(ids: readonly string[]) {
         const client = await pool.connect();
         let ok = false;
@@ -128,25 +179,38 @@ export async function postgresSource(pool: pg.Pool, args: ReplayArgs, partitions
         try {
           for await (const rs of streamPatients(client, whereOf(filterSql(args, { patients: ids })), () => {})) out.set(rs[0]!.patientId, rs);
           ok = true;
-        } finally { client.release(ok ? undefined : new Error('replay query abandoned')); }
+        } finally {
+          client.release(ok ? undefined : new Error('replay query abandoned'));
+        }
         return out;
       },
     };
     if (workersUrl !== null) {
       return {
-        ...common, readers: 'workers',
-        shards: (n, m) => Array.from({ length: n }, (_, i) => ({ source: 'postgres', url: workersUrl, where: `${where} AND ${patientShardSql(n, i)}`, partitionMaxTs: [...m.partitionMaxTs] })),
+        ...common,
+        readers: 'workers',
+        shards: (n, m) =>
+          Array.from({ length: n }, (_, i) => ({
+            source: 'postgres',
+            url: workersUrl,
+            where: `${where} AND ${patientShardSql(n, i)}`,
+            partitionMaxTs: [...m.partitionMaxTs],
+          })),
       };
     }
     return {
-      ...common, readers: 'this-thread',
+      ...common,
+      readers: 'this-thread',
       async *patients() {
         try {
           const r = await first;
           if (r.done) return;
           yield r.value;
           yield* stream;
-        } finally { await stream.return(undefined); release(); }
+        } finally {
+          await stream.return(undefined);
+          release();
+        }
       },
     };
   } catch (e) {

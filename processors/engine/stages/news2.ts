@@ -5,12 +5,15 @@
  */
 import { BUILTIN_RULES } from '../../builtin-rules.ts';
 import * as life from '../../lifecycle.ts';
-import { news2 as score, type News2Level, type News2Score } from '../../news2.ts';
+import { type News2Level, type News2Score, news2 as score } from '../../news2.ts';
 import type { StepContext } from '../context.ts';
 import { NEWS2_PRIORITY, stepNews2 } from '../news2-episode.ts';
 
 const NEWS2_WORDS: Readonly<Record<News2Level, string>> = {
-  none: 'routine', low: 'ward-based response', 'single-red': 'urgent ward-based response (a parameter scored 3)', urgent: 'urgent response',
+  none: 'routine',
+  low: 'ward-based response',
+  'single-red': 'urgent ward-based response (a parameter scored 3)',
+  urgent: 'urgent response',
   emergency: 'emergency response',
 };
 /** The total at which each alerting level starts (a single 3 for single-red). */
@@ -28,25 +31,43 @@ export function news2(c: StepContext): void {
   const ts = c.ts;
   const o = c.st.obs;
   const f = ts - cfg.freshnessMs;
-  const s = score({
-    respRate: o.respRate && o.respRate.ts >= f ? o.respRate.v : null,
-    spo2: o.spo2 && o.spo2.ts >= f ? o.spo2.v : null,
-    onOxygen: c.st.onOxygen && c.st.onOxygen.ts >= f ? c.st.onOxygen.v : null,
-    systolicBp: o.systolicBp && o.systolicBp.ts >= f ? o.systolicBp.v : null,
-    heartRate: o.heartRate && o.heartRate.ts >= f ? o.heartRate.v : null,
-    consciousness: c.st.consciousness && c.st.consciousness.ts >= f ? c.st.consciousness.v : null,
-    temperature: o.temperature && o.temperature.ts >= f ? o.temperature.v : null,
-  }, cfg.spo2Scale);
+  const s = score(
+    {
+      respRate: o.respRate && o.respRate.ts >= f ? o.respRate.v : null,
+      spo2: o.spo2 && o.spo2.ts >= f ? o.spo2.v : null,
+      onOxygen: c.st.onOxygen && c.st.onOxygen.ts >= f ? c.st.onOxygen.v : null,
+      systolicBp: o.systolicBp && o.systolicBp.ts >= f ? o.systolicBp.v : null,
+      heartRate: o.heartRate && o.heartRate.ts >= f ? o.heartRate.v : null,
+      consciousness: c.st.consciousness && c.st.consciousness.ts >= f ? c.st.consciousness.v : null,
+      temperature: o.temperature && o.temperature.ts >= f ? o.temperature.v : null,
+    },
+    cfg.spo2Scale,
+  );
   const cur = c.st.news2;
   const out = stepNews2(cur, s, ts, cfg, c.ctx.patientId);
   const next = out.next;
   switch (out.signal) {
     case 'start':
       if (next.kind === 'active') {
-        c.take(life.onset(c.alerts, c.ctx, {
-          alertId: next.alertId, rule: BUILTIN_RULES.news2, label: 'NEWS2', priority: NEWS2_PRIORITY[next.level]!, onsetTs: out.onset,
-          parameter: BUILTIN_RULES.news2, value: s.total, threshold: LEVEL_THRESHOLD[next.level]!, message: message(s), details: details(s),
-        }, ts));
+        c.take(
+          life.onset(
+            c.alerts,
+            c.ctx,
+            {
+              alertId: next.alertId,
+              rule: BUILTIN_RULES.news2,
+              label: 'NEWS2',
+              priority: NEWS2_PRIORITY[next.level]!,
+              onsetTs: out.onset,
+              parameter: BUILTIN_RULES.news2,
+              value: s.total,
+              threshold: LEVEL_THRESHOLD[next.level]!,
+              message: message(s),
+              details: details(s),
+            },
+            ts,
+          ),
+        );
       }
       break;
     case 'end':
@@ -73,7 +94,10 @@ export function news2(c: StepContext): void {
 
 function sameScores(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number | undefined>>): boolean {
   let n = 0;
-  for (const k in b) { if (a[k] !== b[k]) return false; n++; }
+  for (const k in b) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
   for (const _ in a) n--;
   return n === 0;
 }

@@ -9,7 +9,10 @@ import { copyObs } from '../patient-state.ts';
 export function observations(c: StepContext): void {
   const r = c.reading!;
   const obs = copyObs(c.st.obs);
-  for (const k of VITAL_NAMES) { const o = c.acceptedObs[k]; if (o !== undefined) obs[k] = o; }
+  for (const k of VITAL_NAMES) {
+    const o = c.acceptedObs[k];
+    if (o !== undefined) obs[k] = o;
+  }
   c.st.obs = obs;
   if (r.consciousness !== null) c.st.consciousness = { v: r.consciousness, ts: c.ts };
   if (r.onOxygen !== null) c.st.onOxygen = { v: r.onOxygen, ts: c.ts };

@@ -10,7 +10,7 @@
  *
  * screening leaves the clinically usable values of the reading in `accepted` for the rule stages.
  */
-import { VITAL_NAMES, type AlertPriority, type VitalName } from '../../../schemas/records.ts';
+import { type AlertPriority, VITAL_NAMES, type VitalName } from '../../../schemas/records.ts';
 import { BUILTIN_RULES } from '../../builtin-rules.ts';
 import * as life from '../../lifecycle.ts';
 import { alertIdOf } from '../alert-id.ts';
@@ -20,7 +20,16 @@ import { copyObs, MAX_ARTIFACTS, type Obs, type TechnicalKind } from '../patient
 const ARTIFACT_WINDOW_MS = 60_000;
 const ARTIFACT_ALERT_COUNT = 3;
 
-function technicalOnset(c: StepContext, kind: TechnicalKind, rule: string, priority: AlertPriority, onsetTs: number, ts: number, message: string, parameter: string | null = null): void {
+function technicalOnset(
+  c: StepContext,
+  kind: TechnicalKind,
+  rule: string,
+  priority: AlertPriority,
+  onsetTs: number,
+  ts: number,
+  message: string,
+  parameter: string | null = null,
+): void {
   if (c.st.tech[kind]) return;
   const alertId = alertIdOf(c.ctx.patientId, rule, onsetTs);
   c.take(life.onset(c.alerts, c.ctx, { alertId, rule, label: message, priority, onsetTs, parameter, value: null, threshold: null, message }, ts));
@@ -65,7 +74,8 @@ export function screening(c: StepContext): void {
     const before = raw[name];
     const seenObs: Obs = { v, ts };
     raw[name] = seenObs;
-    if (name === 'spo2' && v <= 0) { // a living patient has no SpO2 of 0: the probe is off
+    if (name === 'spo2' && v <= 0) {
+      // a living patient has no SpO2 of 0: the probe is off
       const since = c.st.sensorOffSince ?? ts;
       if (c.st.sensorOffSince === null) c.st.sensorOffSince = ts;
       if (ts - since >= tech.sensorOffMs) technicalOnset(c, 'sensorOff', BUILTIN_RULES.sensorOff, 'low', since, ts, 'SpO2 probe off or no signal', 'spo2');
@@ -87,6 +97,7 @@ export function screening(c: StepContext): void {
   for (const t of artifacts) if (ts - t <= ARTIFACT_WINDOW_MS) recentArtifacts++;
   c.st.raw = raw;
   c.st.artifacts = artifacts;
-  if (recentArtifacts >= ARTIFACT_ALERT_COUNT) technicalOnset(c, 'artifact', BUILTIN_RULES.artifact, 'low', ts, ts, `Signal quality: ${recentArtifacts} artifacts within 60 s`);
+  if (recentArtifacts >= ARTIFACT_ALERT_COUNT)
+    technicalOnset(c, 'artifact', BUILTIN_RULES.artifact, 'low', ts, ts, `Signal quality: ${recentArtifacts} artifacts within 60 s`);
   else if (recentArtifacts === 0) technicalClear(c, 'artifact', ts, 'Signal quality restored');
 }

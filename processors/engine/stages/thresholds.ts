@@ -4,14 +4,23 @@
  * rule is its own Condition; its episode is keyed by the rule id.
  */
 import type { RuleSet, ThresholdRule } from '../../rulebook.ts';
-import { runCondition, type ConditionMeta } from '../condition-alerts.ts';
+import { type ConditionMeta, runCondition } from '../condition-alerts.ts';
 import type { StepContext } from '../context.ts';
 import { NORMAL } from '../episode.ts';
 import { memoByObject } from '../memo.ts';
 
-const metaOf = memoByObject((r: ThresholdRule): ConditionMeta => ({
-  kind: 'threshold', rule: r.id, label: r.label, priority: r.priority, parameter: r.parameter, threshold: r.threshold, op: r.op, windowMs: 0,
-}));
+const metaOf = memoByObject(
+  (r: ThresholdRule): ConditionMeta => ({
+    kind: 'threshold',
+    rule: r.id,
+    label: r.label,
+    priority: r.priority,
+    parameter: r.parameter,
+    threshold: r.threshold,
+    op: r.op,
+    windowMs: 0,
+  }),
+);
 /** The metadata of every threshold rule of a rule set, looked up once per reading rather than once per rule. */
 const metasOf = memoByObject((rules: RuleSet): readonly ConditionMeta[] => rules.thresholds.map(metaOf));
 

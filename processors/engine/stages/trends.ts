@@ -6,15 +6,20 @@
  * keyed `trend:<rule id>`, apart from threshold rules'.
  */
 import type { RuleSet, TrendRule } from '../../rulebook.ts';
-import { runCondition, type ConditionMeta } from '../condition-alerts.ts';
+import { type ConditionMeta, runCondition } from '../condition-alerts.ts';
 import type { StepContext } from '../context.ts';
-import { NORMAL, type Condition } from '../episode.ts';
+import { type Condition, NORMAL } from '../episode.ts';
 import { memoByObject } from '../memo.ts';
 import type { Bucket } from '../patient-state.ts';
 
 const TREND_CLEAR_MS = 60_000;
 
-interface TrendMeta { readonly meta: ConditionMeta; readonly cond: Condition; readonly key: string; readonly width: number }
+interface TrendMeta {
+  readonly meta: ConditionMeta;
+  readonly cond: Condition;
+  readonly key: string;
+  readonly width: number;
+}
 const metaOf = memoByObject((r: TrendRule): TrendMeta => {
   const op = r.change < 0 ? 'below' : 'above';
   return {
@@ -49,7 +54,8 @@ export function trends(c: StepContext): void {
     const kept = keep === prevB.length ? prevB : prevB.slice(prevB.length - keep);
     const last = kept.at(-1);
     let nb: readonly Bucket[];
-    if (last && last.t === bt) nb = v >= last.min && v <= last.max ? kept : [...kept.slice(0, -1), { t: bt, min: Math.min(last.min, v), max: Math.max(last.max, v) }];
+    if (last && last.t === bt)
+      nb = v >= last.min && v <= last.max ? kept : [...kept.slice(0, -1), { t: bt, min: Math.min(last.min, v), max: Math.max(last.max, v) }];
     else nb = [...kept, { t: bt, min: v, max: v }];
     if (nb !== prevB) (c.buckets ??= { ...c.st.buckets })[rule.id] = nb;
     const cur = c.st.episodes[m.key] ?? NORMAL;

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  catchUp, CONFLATE_ABOVE_BYTES, mayConflate, RESUME_BELOW_BYTES, shouldCatchUp, shouldConflate, sweepSlowSockets,
+  CONFLATE_ABOVE_BYTES,
+  catchUp,
+  mayConflate,
+  RESUME_BELOW_BYTES,
+  shouldCatchUp,
+  shouldConflate,
+  sweepSlowSockets,
 } from '../../../gateway/conflation.ts';
 import { harness, reading } from './harness.ts';
 
@@ -57,8 +63,12 @@ describe('conflation over a fake socket', () => {
     expect(catchUp(slow, h.core.cache)).toBe(false);
     slow.buffered = 0;
     expect(catchUp(slow, h.core.cache)).toBe(true);
-    const hr = slow.ofType('vitals').map((m) => (m.reading as { patientId: string; heartRate: number }));
-    expect(hr.map((r) => [r.patientId, r.heartRate])).toEqual([['p1', 81], ['p2', 90], ['p3', 60]]);
+    const hr = slow.ofType('vitals').map((m) => m.reading as { patientId: string; heartRate: number });
+    expect(hr.map((r) => [r.patientId, r.heartRate])).toEqual([
+      ['p1', 81],
+      ['p2', 90],
+      ['p3', 60],
+    ]);
     expect([...slow.topics].sort()).toEqual(['a/w1', 'a/w2', 'v/w1', 'v/w2']);
     expect(catchUp(slow, h.core.cache)).toBe(false); // live again: nothing to catch up
   });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { HANDLERS } from '../../../gateway/handlers.ts';
 import { RATE_BURST, RATE_PER_SEC } from '../../../gateway/session.ts';
-import { alert, harness, reading, status, token, valueOf } from './harness.ts';
+import { alert, harness, reading, status, token, metricValue } from './harness.ts';
 
 // partitionForWard with 4 partitions: w1 and w4 share partition 3, w2 is on 2.
 const P1 = 3;
@@ -37,7 +37,13 @@ describe('subscribe', () => {
     await h.send(ws, { type: 'subscribe', ward: 'w1' });
     const [sub, snap] = ws.messages();
     expect(sub).toMatchObject({
-      type: 'subscribed', ward: 'w1', vitals: true, partition: P1, resumed: false, resynced: false, head: { vitals: '-1', alerts: '-1' },
+      type: 'subscribed',
+      ward: 'w1',
+      vitals: true,
+      partition: P1,
+      resumed: false,
+      resynced: false,
+      head: { vitals: '-1', alerts: '-1' },
     });
     expect(snap).toMatchObject({ type: 'snapshot', ward: 'w1', resynced: false, patients: [{ patientId: 'p1', vitals: { heartRate: { value: 72 } } }] });
     expect([...ws.topics].sort()).toEqual(['a/w1', 'v/w1']);
@@ -62,7 +68,7 @@ describe('subscribe', () => {
     expect(msgs.slice(1).map((m) => m.type)).toEqual(['alert', 'vitals']);
     expect((msgs[1]!.alert as { alertId: string }).alertId).toBe('a2');
     expect((msgs[2]!.reading as { heartRate: number }).heartRate).toBe(91);
-    expect(await valueOf(h.metrics.resumed, { outcome: 'resumed' })).toBe(1);
+    expect(await metricValue(h.metrics.resumed, { outcome: 'resumed' })).toBe(1);
   });
 
   it('with a position no longer held (or of another partition): resynced, with a snapshot flagged so', async () => {
@@ -71,11 +77,17 @@ describe('subscribe', () => {
     const ws = h.connect();
     ws.clear();
     await h.send(ws, { type: 'subscribe', ward: 'w1', since: { partition: P1, vitals: '0', alerts: null } });
-    expect(ws.messages()).toMatchObject([{ type: 'subscribed', resumed: false, resynced: true, head: { vitals: '4' } }, { type: 'snapshot', resynced: true }]);
+    expect(ws.messages()).toMatchObject([
+      { type: 'subscribed', resumed: false, resynced: true, head: { vitals: '4' } },
+      { type: 'snapshot', resynced: true },
+    ]);
     ws.clear();
     await h.send(ws, { type: 'subscribe', ward: 'w1', since: { partition: 0, vitals: '3', alerts: '-1' } });
-    expect(ws.messages()).toMatchObject([{ type: 'subscribed', resumed: false, resynced: true }, { type: 'snapshot', resynced: true }]);
-    expect(await valueOf(h.metrics.resumed, { outcome: 'resynced' })).toBe(2);
+    expect(ws.messages()).toMatchObject([
+      { type: 'subscribed', resumed: false, resynced: true },
+      { type: 'snapshot', resynced: true },
+    ]);
+    expect(await metricValue(h.metrics.resumed, { outcome: 'resynced' })).toBe(2);
   });
 
   it('refuses a ward the token does not grant; admin gets alerts and occupancy, never vitals', async () => {
@@ -110,7 +122,7 @@ describe('subscribe', () => {
     await h.send(ws, { type: 'unsubscribe', ward: 'w1' });
     expect(ws.last()).toEqual({ type: 'unsubscribed', ward: 'w1' });
     expect(ws.topics.size).toBe(0);
-    expect(await valueOf(h.metrics.subscriptions)).toBe(0);
+    expect(await metricValue(h.metrics.subscriptions)).toBe(0);
   });
 });
 
@@ -181,7 +193,10 @@ describe('refresh', () => {
     await h.send(ws, { type: 'subscribe', ward: 'w2' });
     ws.clear();
     await h.send(ws, { type: 'refresh', token: await token({ sub: 'n1', wards: ['w2'], ttlSec: 3600 }) });
-    expect(ws.messages()).toMatchObject([{ type: 'unsubscribed', ward: 'w1' }, { type: 'refreshed', role: 'nurse', wards: ['w2'] }]);
+    expect(ws.messages()).toMatchObject([
+      { type: 'unsubscribed', ward: 'w1' },
+      { type: 'refreshed', role: 'nurse', wards: ['w2'] },
+    ]);
     expect([...ws.topics].sort()).toEqual(['a/w2', 'v/w2']);
     expect(ws.getUserData().principal.wards).toEqual(['w2']);
     // A new role without vitals leaves the vitals topics but keeps the alerts.
@@ -226,7 +241,7 @@ describe('rate limit', () => {
     for (let i = 0; i < RATE_PER_SEC + 1; i++) await h.send(ws, { type: 'ping' });
     expect(ws.ofType('pong')).toHaveLength(RATE_PER_SEC);
     expect(ws.ofType('error')).toHaveLength(1);
-    expect(await valueOf(h.metrics.rejected, { code: 'GATEWAY_ERR_RATE_LIMIT' })).toBe(2);
+    expect(await metricValue(h.metrics.rejected, { code: 'GATEWAY_ERR_RATE_LIMIT' })).toBe(2);
   });
 });
 
@@ -241,6 +256,6 @@ describe('fan-out', () => {
     h.feed.alert(P1, a); // the processors' redelivery after a restart: same eventId
     h.feed.alert(P1, a, { offset: '0' }); // a re-read after a seek
     expect(ws.messages()).toEqual([{ type: 'alert', position: { topic: 'alerts', partition: P1, offset: '0' }, alert: { id: 'a1', ...a } }]);
-    expect(await valueOf(h.metrics.sent, { kind: 'alert' })).toBe(1);
+    expect(await metricValue(h.metrics.sent, { kind: 'alert' })).toBe(1);
   });
 });

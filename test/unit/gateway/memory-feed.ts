@@ -3,8 +3,9 @@
  * gateway's sink at once, with offsets counted per stream and partition from 0; actions are
  * kept in `actions`. No Kafka, no codec: records are passed as decoded objects.
  */
-import type { AlertAction, AlertEvent, PatientStatus, VitalsReading } from '../../../schemas/records.ts';
+
 import type { Feed, FeedSink, Stream } from '../../../gateway/feed.ts';
+import type { AlertAction, AlertEvent, PatientStatus, VitalsReading } from '../../../schemas/records.ts';
 
 export class MemoryFeed implements Feed {
   readonly actions: AlertAction[] = [];
@@ -18,17 +19,24 @@ export class MemoryFeed implements Feed {
 
   async start(sink: FeedSink): Promise<void> {
     this.sink = sink;
-    for (const p of this.floors) { sink.floor('vitals', p, 0n); sink.floor('alerts', p, 0n); }
+    for (const p of this.floors) {
+      sink.floor('vitals', p, 0n);
+      sink.floor('alerts', p, 0n);
+    }
   }
 
-  joined(): boolean { return this.sink !== null; }
+  joined(): boolean {
+    return this.sink !== null;
+  }
 
   async writeAction(action: AlertAction): Promise<void> {
     if (this.failWrites) throw this.failWrites;
     this.actions.push(action);
   }
 
-  async close(): Promise<void> { this.sink = null; }
+  async close(): Promise<void> {
+    this.sink = null;
+  }
 
   /** Delivers a reading at the next offset of `partition`; returns that offset. */
   vitals(partition: number, reading: VitalsReading, now = Date.now()): string {
@@ -44,7 +52,9 @@ export class MemoryFeed implements Feed {
     return offset;
   }
 
-  status(st: PatientStatus): void { this.started().status(st); }
+  status(st: PatientStatus): void {
+    this.started().status(st);
+  }
 
   private take(stream: Stream, partition: number): string {
     const k = `${stream}:${partition}`;
